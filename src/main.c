@@ -1,0 +1,203 @@
+/*
+ * gpuctl: global options and the command table, as git.c does it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "gpuctl/cmd.h"
+#include "gpuctl/ec2.h"
+#include "gpuctl/log.h"
+#include "gpuctl/util.h"
+
+#ifndef GPUCTL_VERSION
+#define GPUCTL_VERSION "0"
+#endif
+
+extern char **environ;
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct gpuctl_ctx *ctx);
+	const char *summary;
+	const char *usage;
+};
+
+static const struct command commands[] = {
+    {"api", cmd_api, "make one raw signed EC2 Query API call",
+     "usage: gpuctl api ACTION [KEY=VALUE...]\n"
+     "\n"
+     "Sends one signed EC2 Query API request (POST, Version " EC2_API_VERSION
+     ")\n"
+     "and prints the response body (XML) on stdout.  Each KEY=VALUE "
+     "becomes one\n"
+     "request parameter; everything after the first '=' is the value, "
+     "sent as\n"
+     "given (spaces, '&', '=', '+', '%' and UTF-8 are encoded as SigV4 "
+     "requires).\n"
+     "\n"
+     "examples:\n"
+     "  gpuctl api DescribeRegions\n"
+     "  gpuctl api DescribeImages Filter.1.Name=name "
+     "Filter.1.Value.1='vict0rsch-*'\n"
+     "  gpuctl --region us-east-1 api DescribeInstances MaxResults=5\n"
+     "\n"
+     "An EC2 error exits with status 4 and prints its code, message and "
+     "request ID.\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(*commands))
+
+static const char global_help[] =
+    "usage: gpuctl [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Launch and drive EC2 GPU instances.\n"
+    "\n"
+    "commands:\n"
+    "%s"
+    "  help COMMAND   show the help of one command\n"
+    "\n"
+    "global options (also accepted after the command name):\n"
+    "  --region R         region (AWS_REGION, AWS_DEFAULT_REGION, "
+    "profile region)\n"
+    "  --profile P        profile in ~/.aws/config and credentials "
+    "(AWS_PROFILE)\n"
+    "  --endpoint-url U   EC2 endpoint (AWS_ENDPOINT_URL_EC2, "
+    "AWS_ENDPOINT_URL)\n"
+    "  --output F         text, json or table (default: table on a "
+    "terminal,\n"
+    "                     text when piped)\n"
+    "  -q, --quiet        only the result on stdout, no progress\n"
+    "  --debug            requests and responses on stderr, secrets "
+    "redacted\n"
+    "                     (twice: canonical requests too)\n"
+    "  --no-color         no colors (also NO_COLOR)\n"
+    "  --version          print the version\n"
+    "  --help             print this help\n"
+    "\n"
+    "exit status: 0 success, 1 failure, 2 usage, 3 credentials or "
+    "configuration,\n"
+    "4 AWS API error, 5 timed out, 255 ssh connection or "
+    "authentication failure\n";
+
+static void print_help(FILE *f)
+{
+	struct buf list = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		buf_addf(&list, "  %-14s %s\n", commands[i].name,
+			 commands[i].summary);
+	fprintf(f, global_help, list.data);
+	buf_release(&list);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int help_command(const char *name)
+{
+	const struct command *c = find_command(name);
+
+	if (!c) {
+		fprintf(stderr, "gpuctl: no such command '%.100s'\n", name);
+		return 2;
+	}
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+/* stdout is checked before exit, so a full disk or closed pipe is an error. */
+static int finish_stdout(int status)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		perror("gpuctl: write error on stdout");
+		return status ? status : 1;
+	}
+	return status;
+}
+
+static void release_ctx(struct gpuctl_ctx *ctx)
+{
+	ec2_client_free(ctx->ec2);
+	ctx->ec2 = NULL;
+	creds_config_release(&ctx->cfg);
+	log_forget_secrets();
+}
+
+int main(int argc, char **argv)
+{
+	struct gpuctl_ctx ctx = {0};
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	const struct command *c;
+	const char *no_color = getenv("NO_COLOR");
+	int i, r, status;
+
+	ctx.envp = environ;
+	ctx.output = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TEXT;
+	ctx.color = isatty(STDERR_FILENO) && !(no_color && *no_color);
+	log_set_level(LOG_WARN);
+	LIBXML_TEST_VERSION;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			print_help(stdout);
+			return finish_stdout(0);
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("gpuctl %s\n", GPUCTL_VERSION);
+			return finish_stdout(0);
+		}
+		r = cmd_global_option(&ctx, argc, argv, &i, &err);
+		if (r < 0) {
+			status = cmd_report(&err, NULL);
+			err_clear(&err);
+			return status;
+		}
+		if (!r) {
+			fprintf(stderr,
+				"gpuctl: unknown option '%.100s'\n"
+				"hint: see 'gpuctl --help'\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		print_help(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help")) {
+		if (i + 1 >= argc) {
+			print_help(stdout);
+			return finish_stdout(0);
+		}
+		return finish_stdout(help_command(argv[i + 1]));
+	}
+	c = find_command(argv[i]);
+	if (!c) {
+		fprintf(stderr,
+			"gpuctl: '%.100s' is not a gpuctl command\n"
+			"hint: see 'gpuctl --help'\n",
+			argv[i]);
+		return 2;
+	}
+	if (i + 1 < argc &&
+	    (!strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
+		fputs(c->usage, stdout);
+		return finish_stdout(0);
+	}
+	status = c->fn(argc - i, argv + i, &ctx);
+	release_ctx(&ctx);
+	xmlCleanupParser();
+	return finish_stdout(status);
+}

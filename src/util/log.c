@@ -1,0 +1,196 @@
+/*
+ * Logging on stderr with one redaction point.  Everything that may hold a
+ * secret passes through log_redact() before it is written.
+ */
+#include "gpuctl/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gpuctl/util.h"
+
+#define MAX_SECRETS 8
+#define REDACTED    "[REDACTED]"
+
+static enum log_level current_level = LOG_WARN;
+static char *secrets[MAX_SECRETS];
+
+void log_set_level(enum log_level level)
+{
+	current_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return current_level;
+}
+
+int log_enabled(enum log_level level)
+{
+	return level <= current_level;
+}
+
+static void add_one_secret(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) < 4)
+		return;
+	for (i = 0; i < MAX_SECRETS; i++) {
+		if (secrets[i] && !strcmp(secrets[i], s))
+			return;
+		if (!secrets[i]) {
+			secrets[i] = xstrdup(s);
+			return;
+		}
+	}
+}
+
+void log_add_secret(const char *secret)
+{
+	static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "abcdefghijklmnopqrstuvwxyz"
+					 "0123456789-_.~";
+	struct buf enc = BUF_INIT;
+	const unsigned char *p;
+
+	if (!secret)
+		return;
+	add_one_secret(secret);
+	/* The same secret as it appears in a form body or a query. */
+	for (p = (const unsigned char *)secret; *p; p++) {
+		if (strchr(unreserved, *p))
+			buf_addch(&enc, (char)*p);
+		else
+			buf_addf(&enc, "%%%02X", *p);
+	}
+	add_one_secret(enc.data);
+	buf_release_secret(&enc);
+}
+
+void log_forget_secrets(void)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_SECRETS; i++) {
+		secure_free_str(secrets[i]);
+		secrets[i] = NULL;
+	}
+}
+
+/*
+ * Names after which a value runs to the end of the token: a query or form
+ * parameter, a header, or a field of the Authorization value.
+ */
+static const char *const redact_after[] = {
+    "Signature=",	       /* Authorization and X-Amz-Signature */
+    "X-Amz-Security-Token=",   /* presigned query */
+    "X-Amz-Security-Token: ",  /* header */
+    "X-Amz-Security-Token:",   /* header, no space */
+    "aws_secret_access_key=",  /* config files */
+    "aws_session_token=",      /* config files */
+    "\"SecretAccessKey\": \"", /* credential_process JSON */
+    "\"SessionToken\": \"",
+    "\"SecretAccessKey\":\"",
+    "\"SessionToken\":\"",
+};
+
+static size_t value_end(const char *text, size_t len, size_t i)
+{
+	while (i < len && text[i] != '&' && text[i] != ',' && text[i] != '\n' &&
+	       text[i] != '\r' && text[i] != ' ' && text[i] != '"' &&
+	       text[i] != '\t')
+		i++;
+	return i;
+}
+
+char *log_redact(const char *text, size_t len)
+{
+	struct buf out = BUF_INIT;
+	size_t i = 0, k;
+
+	while (i < len) {
+		int matched = 0;
+
+		for (k = 0; k < MAX_SECRETS && !matched; k++) {
+			size_t n = secrets[k] ? strlen(secrets[k]) : 0;
+
+			if (n && n <= len - i &&
+			    !memcmp(text + i, secrets[k], n)) {
+				buf_adds(&out, REDACTED);
+				i += n;
+				matched = 1;
+			}
+		}
+		for (k = 0; k < sizeof(redact_after) / sizeof(*redact_after) &&
+			    !matched;
+		     k++) {
+			size_t n = strlen(redact_after[k]);
+
+			if (n <= len - i &&
+			    !strncasecmp(text + i, redact_after[k], n)) {
+				buf_add(&out, text + i, n);
+				i = value_end(text, len, i + n);
+				buf_adds(&out, REDACTED);
+				matched = 1;
+			}
+		}
+		if (matched)
+			continue;
+		if (text[i] == '\r') {
+			/* dropped: CRLF is shown as a plain newline */
+		} else if ((unsigned char)text[i] < 0x20 && text[i] != '\n' &&
+			   text[i] != '\t') {
+			buf_addch(&out, '?');
+		} else if (text[i] == 0x7f) {
+			buf_addch(&out, '?');
+		} else {
+			buf_addch(&out, text[i]);
+		}
+		i++;
+	}
+	return buf_detach(&out, NULL);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	char *safe;
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	safe = log_redact(b.data, b.len);
+	fprintf(stderr, "%s%s\n",
+		level == LOG_WARN    ? "gpuctl: warning: "
+		: level >= LOG_DEBUG ? "debug: "
+				     : "gpuctl: ",
+		safe);
+	free(safe);
+	buf_release_secret(&b);
+}
+
+void log_text(enum log_level level, const char *prefix, const char *text,
+	      size_t len)
+{
+	char *safe, *line, *nl;
+
+	if (!log_enabled(level))
+		return;
+	safe = log_redact(text, len);
+	for (line = safe; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl) {
+			fprintf(stderr, "%s%s\n", prefix, line);
+			break;
+		}
+		fprintf(stderr, "%s%.*s\n", prefix, (int)(nl - line), line);
+	}
+	free(safe);
+}

@@ -1,0 +1,1184 @@
+/*
+ * Tests for src/creds: profile, region, endpoint and credentials chain.
+ *
+ * Fake home directories live in tests/unit/data/creds/home-*; files whose
+ * mode or contents must be made at run time (CRLF, credential_process
+ * lines naming the fixture script) go into a mkdtemp() directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gpuctl/creds.h"
+#include "gpuctl/err.h"
+#include "gpuctl/util.h"
+
+#define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
+
+static char *data_dir;	 /* .../tests/unit/data/creds */
+static char *basic_home; /* data_dir/home-basic */
+static char *quirk_home; /* data_dir/home-quirks */
+static char *tmp_dir;
+
+struct env {
+	char *v[40];
+	int n;
+};
+
+static void env_add(struct env *e, const char *k, const char *v)
+{
+	assert_true(e->n < 38);
+	e->v[e->n++] = xasprintf("%s=%s", k, v);
+	e->v[e->n] = NULL;
+}
+
+static void env_free(struct env *e)
+{
+	int i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i]);
+	e->n = 0;
+	e->v[0] = NULL;
+}
+
+static struct creds_inputs inputs(struct env *e)
+{
+	struct creds_inputs in = {0};
+
+	in.envp = e->v;
+	in.service_env = "EC2";
+	in.now = NOW;
+	return in;
+}
+
+static char *tmp_path(const char *name)
+{
+	return xasprintf("%s/%s", tmp_dir, name);
+}
+
+/* Writes name under tmp_dir with the given mode; returns its path. */
+static char *write_tmp(const char *name, const char *text, mode_t mode)
+{
+	char *path = tmp_path(name);
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+static int group_setup(void **state)
+{
+	const char *d = getenv("GPUCTL_TESTDATA");
+	char tmpl[] = "/tmp/gpuctl-creds-XXXXXX";
+
+	(void)state;
+	data_dir = xasprintf("%s/creds", d && *d ? d : "tests/unit/data");
+	if (data_dir[0] != '/') {
+		char cwd[4096];
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -1;
+		free(data_dir);
+		data_dir = xasprintf("%s/%s/creds", cwd,
+				     d && *d ? d : "tests/unit/data");
+	}
+	basic_home = xasprintf("%s/home-basic", data_dir);
+	quirk_home = xasprintf("%s/home-quirks", data_dir);
+	if (!mkdtemp(tmpl))
+		return -1;
+	tmp_dir = xstrdup(tmpl);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	static const char *const names[] = {
+	    "config",	   "credentials", "crlf",
+	    "proc-config", "args.out",	  "loop",
+	    "ro-creds",	   "rw-creds",	  "bad1",
+	    "bad2",	   "bad3",	  "services-config",
+	    "dflt",	   "proc-creds",  "home/.aws/config",
+	    "home/.aws",   "home",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *p = tmp_path(names[i]);
+
+		if (unlink(p) < 0)
+			rmdir(p);
+		free(p);
+	}
+	rmdir(tmp_dir);
+	free(tmp_dir);
+	free(basic_home);
+	free(quirk_home);
+	free(data_dir);
+	return 0;
+}
+
+/* Resolves credentials; asserts success. */
+static void creds_ok(const struct creds_inputs *in, struct creds_config *c)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+
+	if (creds_resolve_credentials(in, c, &err) < 0)
+		fail_msg("unexpected error: %s", err.message);
+	err_clear(&err);
+}
+
+/* Resolves credentials; asserts failure and returns the message. */
+static char *creds_fail(const struct creds_inputs *in)
+{
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	char *msg;
+
+	assert_int_equal(creds_resolve_credentials(in, &c, &err), -1);
+	assert_int_equal(err.kind, GPUCTL_ERR_CONFIG);
+	assert_int_equal(err_exit_status(&err), 3);
+	assert_null(c.access_key_id);
+	assert_null(c.secret_access_key);
+	msg = xstrdup(err.message);
+	err_clear(&err);
+	creds_config_release(&c);
+	return msg;
+}
+
+static void region_ok(const struct creds_inputs *in, struct creds_config *c)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+
+	if (creds_resolve_region(in, c, &err) < 0)
+		fail_msg("unexpected error: %s", err.message);
+	err_clear(&err);
+}
+
+static char *region_fail(const struct creds_inputs *in, char **hint)
+{
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	char *msg;
+
+	assert_int_equal(creds_resolve_region(in, &c, &err), -1);
+	assert_int_equal(err.kind, GPUCTL_ERR_CONFIG);
+	msg = xstrdup(err.message);
+	if (hint)
+		*hint = err.hint ? xstrdup(err.hint) : NULL;
+	err_clear(&err);
+	creds_config_release(&c);
+	return msg;
+}
+
+/* --- credentials ------------------------------------------------------ */
+
+static void test_env_keys(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+
+	(void)state;
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	env_add(&e, "AWS_SECRET_ACCESS_KEY", "envsecret");
+	env_add(&e, "AWS_SESSION_TOKEN", "envtoken");
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDENV");
+	assert_string_equal(c.secret_access_key, "envsecret");
+	assert_string_equal(c.session_token, "envtoken");
+	assert_string_equal(c.creds_source, "environment");
+	assert_string_equal(c.profile, "default");
+	assert_int_equal(c.creds_world_readable, 0);
+	assert_true(c.expiration == 0);
+	creds_config_release(&c);
+	assert_null(c.access_key_id);
+
+	/* botocore reads AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN */
+	env_add(&e, "AWS_SECURITY_TOKEN", "oldtoken");
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.session_token, "oldtoken");
+	creds_config_release(&c);
+
+	/* and AWS_CREDENTIAL_EXPIRATION */
+	env_add(&e, "AWS_CREDENTIAL_EXPIRATION", "2026-06-01T00:00:00Z");
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_true(c.expiration == NOW + 151 * 86400LL);
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_env_partial_and_expired(void **state)
+{
+	struct env e = {0};
+	struct creds_inputs in;
+	char *msg;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	env_add(&e, "AWS_SECRET_ACCESS_KEY", ""); /* empty is unset */
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "AWS_SECRET_ACCESS_KEY"));
+	free(msg);
+	env_free(&e);
+
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	env_add(&e, "AWS_SECRET_ACCESS_KEY", "envsecret");
+	env_add(&e, "AWS_CREDENTIAL_EXPIRATION", "2025-12-31T23:59:59Z");
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "expired"));
+	assert_null(strstr(msg, "envsecret"));
+	free(msg);
+	env_free(&e);
+}
+
+static void test_env_beats_files(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	env_add(&e, "AWS_SECRET_ACCESS_KEY", "envsecret");
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDENV");
+	assert_null(c.session_token);
+	creds_config_release(&c);
+
+	/* AWS_PROFILE does not turn the environment keys off */
+	env_add(&e, "AWS_PROFILE", "tok");
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDENV");
+	assert_string_equal(c.profile, "tok");
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_profile_flag_skips_env(void **state)
+{
+	struct stat st;
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *path;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	env_add(&e, "AWS_SECRET_ACCESS_KEY", "envsecret");
+	in = inputs(&e);
+	in.profile = "tok";
+	creds_ok(&in, &c);
+	assert_string_equal(c.profile, "tok");
+	assert_string_equal(c.access_key_id, "AKIDTOK");
+	assert_string_equal(c.secret_access_key, "toksecret");
+	assert_string_equal(c.session_token, "tokentoken");
+	path = xasprintf("shared credentials file %s/.aws/credentials",
+			 basic_home);
+	assert_string_equal(c.creds_source, path);
+	free(path);
+	/* as the checkout left it (0644 under the usual umask) */
+	path = xasprintf("%s/.aws/credentials", basic_home);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(c.creds_world_readable, (st.st_mode & 077) != 0);
+	free(path);
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_default_profile_from_credentials(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.profile, "default");
+	assert_string_equal(c.access_key_id, "AKIDDEFAULT");
+	assert_string_equal(c.secret_access_key, "defaultsecret");
+	assert_null(c.session_token);
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_profile_section_forms(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *path, *msg;
+
+	(void)state;
+	/* [profile dev] in the credentials file is not profile dev: the
+	 * keys come from [profile dev] in the config file */
+	env_add(&e, "HOME", basic_home);
+	in = inputs(&e);
+	in.profile = "dev";
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDDEVCONFIG");
+	assert_string_equal(c.secret_access_key, "devconfigsecret");
+	path = xasprintf("config file %s/.aws/config", basic_home);
+	assert_string_equal(c.creds_source, path);
+	free(path);
+	creds_config_release(&c);
+
+	/* [prod] in the config file is not a profile */
+	in.profile = "prod";
+	msg = creds_fail(&in);
+	assert_string_equal(msg,
+			    "the config profile (prod) could not be found");
+	free(msg);
+
+	/* [profile "spaced name"] is split as shlex does */
+	in.profile = "spaced name";
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "us-east-2");
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_unknown_profile(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *msg, *hint = NULL;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_REGION", "us-west-1");
+	in = inputs(&e);
+	in.profile = "nope";
+	msg = creds_fail(&in);
+	assert_string_equal(msg,
+			    "the config profile (nope) could not be found");
+	free(msg);
+	msg = region_fail(&in, &hint);
+	assert_string_equal(msg,
+			    "the config profile (nope) could not be found");
+	assert_non_null(hint);
+	assert_non_null(strstr(hint, "[profile nope]"));
+	free(msg);
+	free(hint);
+
+	/* AWS_PROFILE naming a missing profile is an error too */
+	env_add(&e, "AWS_PROFILE", "gone");
+	in = inputs(&e);
+	msg = region_fail(&in, NULL);
+	assert_string_equal(msg,
+			    "the config profile (gone) could not be found");
+	free(msg);
+	env_free(&e);
+
+	/* no profile chosen and no files at all: region from env is fine */
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_REGION", "us-west-1");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.profile, "default");
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_quirky_file(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *msg;
+
+	(void)state;
+	env_add(&e, "HOME", quirk_home);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	/* whitespace stripped, keys folded to lower case, ':' accepted,
+	 * "#" after a value kept (no inline comments), a blank token is
+	 * no token */
+	assert_string_equal(c.access_key_id, "AKIDQUIRK");
+	assert_string_equal(c.secret_access_key, "quirk # not a comment");
+	assert_null(c.session_token);
+	creds_config_release(&c);
+
+	/* [DEFAULT] is inherited by every section, and the credentials
+	 * file wins over the config file for the region */
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "eu-central-1");
+	/* [default] and [profile default] are both the default profile */
+	assert_string_equal(c.endpoint_url, "http://merged.example");
+	creds_config_release(&c);
+
+	/* a repeated section merges, later values win */
+	in.profile = "dup";
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDSECOND");
+	assert_string_equal(c.secret_access_key, "dupsecret");
+	creds_config_release(&c);
+
+	/* blank keys are no keys: the chain goes on and finds nothing */
+	in.profile = "blank";
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "no credentials found"));
+	free(msg);
+
+	/* a key without its secret is an error, not a fall-through */
+	in.profile = "partial";
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "partial credentials"));
+	assert_non_null(strstr(msg, "aws_secret_access_key"));
+	free(msg);
+	env_free(&e);
+}
+
+static void test_crlf_and_continuations(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *cfg;
+
+	(void)state;
+	cfg = write_tmp("crlf",
+			"[default]\r\n"
+			"region = us-west-1\r\n"
+			"aws_access_key_id = AKIDCRLF\r\n"
+			"aws_secret_access_key = crlfsecret\r\n"
+			"aws_session_token = part1\r\n"
+			"   ; a comment inside a value is skipped\r\n"
+			"  part2\r\n"
+			"\r\n"
+			"[profile x]\rregion = eu-north-1\r",
+			0600);
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_CONFIG_FILE", cfg);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDCRLF");
+	assert_string_equal(c.secret_access_key, "crlfsecret");
+	assert_string_equal(c.session_token, "part1\npart2");
+	assert_int_equal(c.creds_world_readable, 0);
+	creds_config_release(&c);
+	in.profile = "x";
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "eu-north-1");
+	creds_config_release(&c);
+	free(cfg);
+	env_free(&e);
+}
+
+static void test_file_overrides(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *crd, *home, *dir, *src;
+
+	(void)state;
+	crd = write_tmp("credentials",
+			"[default]\naws_access_key_id = AKIDOVR\n"
+			"aws_secret_access_key = ovrsecret\n"
+			"aws_session_token = ovrtoken\n",
+			0600);
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_SHARED_CREDENTIALS_FILE", crd);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDOVR");
+	assert_string_equal(c.session_token, "ovrtoken");
+	src = xasprintf("shared credentials file %s", crd);
+	assert_string_equal(c.creds_source, src);
+	free(src);
+	creds_config_release(&c);
+	/* the config file is still $HOME's */
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "us-west-1");
+	creds_config_release(&c);
+	env_free(&e);
+
+	/* AWS_CONFIG_FILE with a ~ */
+	home = tmp_path("home");
+	dir = tmp_path("home/.aws");
+	assert_int_equal(mkdir(home, 0700), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	free(write_tmp("home/.aws/config", "[default]\nregion = ca-central-1\n",
+		       0600));
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_CONFIG_FILE", "~/.aws/config");
+	env_add(&e, "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent-gpuctl/c");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "ca-central-1");
+	src = xasprintf("profile default in %s/.aws/config", home);
+	assert_string_equal(c.region_source, src);
+	free(src);
+	creds_config_release(&c);
+	env_free(&e);
+	free(home);
+	free(dir);
+	free(crd);
+}
+
+static void test_world_readable(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *ro, *rw;
+
+	(void)state;
+	ro = write_tmp("ro-creds",
+		       "[default]\naws_access_key_id=A\n"
+		       "aws_secret_access_key=S\n",
+		       0600);
+	rw = write_tmp("rw-creds",
+		       "[default]\naws_access_key_id=A\n"
+		       "aws_secret_access_key=S\n",
+		       0644);
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_SHARED_CREDENTIALS_FILE", ro);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_int_equal(c.creds_world_readable, 0);
+	creds_config_release(&c);
+	env_free(&e);
+
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_SHARED_CREDENTIALS_FILE", rw);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_int_equal(c.creds_world_readable, 1);
+	creds_config_release(&c);
+	env_free(&e);
+	free(ro);
+	free(rw);
+}
+
+static void test_bad_files(void **state)
+{
+	static const char *const texts[] = {
+	    "aws_access_key_id = A\n[default]\n",
+	    "[default]\njust some words\n",
+	    "[default]\n = value\n",
+	};
+	static const char *const names[] = {"bad1", "bad2", "bad3"};
+	struct env e = {0};
+	struct creds_inputs in;
+	char *path, *msg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		path = write_tmp(names[i], texts[i], 0600);
+		env_add(&e, "HOME", "/nonexistent-gpuctl");
+		env_add(&e, "AWS_CONFIG_FILE", path);
+		in = inputs(&e);
+		msg = creds_fail(&in);
+		assert_non_null(strstr(msg, "could not parse"));
+		assert_non_null(strstr(msg, path));
+		assert_non_null(strstr(msg, i ? "line 2" : "line 1"));
+		free(msg);
+		free(path);
+		env_free(&e);
+	}
+
+	/* a file that cannot be read (a symlink loop: root reads all) */
+	path = tmp_path("loop");
+	unlink(path);
+	assert_int_equal(symlink(path, path), 0);
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_SHARED_CREDENTIALS_FILE", path);
+	env_add(&e, "AWS_REGION", "us-west-1");
+	in = inputs(&e);
+	msg = region_fail(&in, NULL);
+	assert_non_null(strstr(msg, "could not read"));
+	assert_non_null(strstr(msg, path));
+	free(msg);
+	free(path);
+	env_free(&e);
+
+	/* a directory is not a config file (botocore: isfile) */
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_CONFIG_FILE", data_dir);
+	env_add(&e, "AWS_REGION", "us-west-1");
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "no credentials found"));
+	free(msg);
+	env_free(&e);
+}
+
+static void test_missing_credentials_message(void **state)
+{
+	struct env e = {0};
+	struct creds_inputs in;
+	char *msg;
+
+	(void)state;
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_string_equal(
+	    msg, "no credentials found for profile \"default\": looked at "
+		 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared "
+		 "credentials file /nonexistent-gpuctl/.aws/credentials "
+		 "(AWS_SHARED_CREDENTIALS_FILE), the config file "
+		 "/nonexistent-gpuctl/.aws/config (AWS_CONFIG_FILE) and "
+		 "the profile's credential_process");
+	free(msg);
+	env_free(&e);
+
+	/* with --profile the message says the environment was skipped */
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	env_add(&e, "AWS_SECRET_ACCESS_KEY", "envsecret");
+	in = inputs(&e);
+	in.profile = "cnprof";
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "skipped: --profile was given"));
+	assert_non_null(strstr(msg, basic_home));
+	assert_null(strstr(msg, "envsecret"));
+	free(msg);
+	env_free(&e);
+}
+
+/* --- region, endpoint, CA bundle --------------------------------------- */
+
+static void test_region_precedence(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *src;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "us-west-1");
+	src = xasprintf("profile default in %s/.aws/config", basic_home);
+	assert_string_equal(c.region_source, src);
+	free(src);
+	assert_string_equal(c.endpoint_url,
+			    "https://ec2.us-west-1.amazonaws.com");
+	assert_string_equal(c.endpoint_source, "default");
+	creds_config_release(&c);
+
+	env_add(&e, "AWS_DEFAULT_REGION", "us-east-2");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "us-east-2");
+	assert_string_equal(c.region_source, "AWS_DEFAULT_REGION");
+	creds_config_release(&c);
+
+	env_add(&e, "AWS_REGION", "eu-west-3");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "eu-west-3");
+	assert_string_equal(c.region_source, "AWS_REGION");
+	creds_config_release(&c);
+
+	in.region = "ap-northeast-1";
+	region_ok(&in, &c);
+	assert_string_equal(c.region, "ap-northeast-1");
+	assert_string_equal(c.region_source, "--region");
+	assert_string_equal(c.endpoint_url,
+			    "https://ec2.ap-northeast-1.amazonaws.com");
+	creds_config_release(&c);
+	env_free(&e);
+
+	/* AWS_PROFILE beats AWS_DEFAULT_PROFILE; a region in the
+	 * credentials file counts (botocore merges the two files) */
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_DEFAULT_PROFILE", "dev");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.profile, "dev");
+	assert_string_equal(c.region, "eu-west-1");
+	creds_config_release(&c);
+	env_add(&e, "AWS_PROFILE", "tok");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.profile, "tok");
+	assert_string_equal(c.region, "sa-east-1");
+	src = xasprintf("profile tok in %s/.aws/credentials", basic_home);
+	assert_string_equal(c.region_source, src);
+	free(src);
+	creds_config_release(&c);
+	in.profile = "cnprof"; /* --profile beats both */
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url,
+			    "https://ec2.cn-north-1.amazonaws.com.cn");
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+static void test_missing_region(void **state)
+{
+	struct env e = {0};
+	struct creds_inputs in;
+	char *msg, *hint = NULL;
+
+	(void)state;
+	env_add(&e, "HOME", "/home/u");
+	in = inputs(&e);
+	msg = region_fail(&in, &hint);
+	assert_string_equal(msg,
+			    "no region configured: looked at --region, "
+			    "AWS_REGION, AWS_DEFAULT_REGION and the \"region\" "
+			    "of profile \"default\" in /home/u/.aws/config");
+	assert_string_equal(hint, "pass --region REGION or set AWS_REGION "
+				  "(AMIs and prices differ by region)");
+	free(msg);
+	free(hint);
+
+	/* a region that cannot be a host name label */
+	in.region = "us-west-1.evil.com/";
+	msg = region_fail(&in, NULL);
+	assert_non_null(strstr(msg, "invalid region"));
+	assert_non_null(strstr(msg, "--region"));
+	free(msg);
+	env_free(&e);
+}
+
+static void test_endpoint_precedence(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *msg, *src;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_PROFILE", "dev");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://127.0.0.1:5000");
+	src = xasprintf("profile dev in %s/.aws/config", basic_home);
+	assert_string_equal(c.endpoint_source, src);
+	free(src);
+	creds_config_release(&c);
+
+	env_add(&e, "AWS_ENDPOINT_URL", "http://global.example");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://global.example");
+	assert_string_equal(c.endpoint_source, "AWS_ENDPOINT_URL");
+	creds_config_release(&c);
+
+	env_add(&e, "AWS_ENDPOINT_URL_EC2", "https://ec2only.example/");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "https://ec2only.example/");
+	assert_string_equal(c.endpoint_source, "AWS_ENDPOINT_URL_EC2");
+	creds_config_release(&c);
+
+	in.endpoint_url = "http://flag.example:8080";
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://flag.example:8080");
+	assert_string_equal(c.endpoint_source, "--endpoint-url");
+	creds_config_release(&c);
+
+	/* the flag still wins when configured endpoints are ignored */
+	env_add(&e, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE");
+	in = inputs(&e);
+	in.endpoint_url = "http://flag.example:8080";
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://flag.example:8080");
+	creds_config_release(&c);
+	in.endpoint_url = NULL;
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url,
+			    "https://ec2.eu-west-1.amazonaws.com");
+	assert_string_equal(c.endpoint_source, "default");
+	creds_config_release(&c);
+
+	/* a bad URL is refused, naming where it came from */
+	in.endpoint_url = "ftp://x";
+	msg = region_fail(&in, NULL);
+	assert_non_null(strstr(msg, "bad endpoint URL \"ftp://x\""));
+	assert_non_null(strstr(msg, "--endpoint-url"));
+	free(msg);
+	env_free(&e);
+}
+
+static void test_endpoint_services_section(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *cfg;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	env_add(&e, "AWS_PROFILE", "svc");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://services.example:2");
+	creds_config_release(&c);
+	/* the services section beats AWS_ENDPOINT_URL ... */
+	env_add(&e, "AWS_ENDPOINT_URL", "http://global.example");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://services.example:2");
+	creds_config_release(&c);
+	/* ... and the service's own variable beats it */
+	env_add(&e, "AWS_ENDPOINT_URL_EC2", "http://ec2.example");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://ec2.example");
+	creds_config_release(&c);
+	env_free(&e);
+
+	/* ignore_configured_endpoint_urls in the profile */
+	cfg = write_tmp("services-config",
+			"[default]\nregion = us-west-1\n"
+			"endpoint_url = http://p.example\n"
+			"ignore_configured_endpoint_urls = true\n",
+			0600);
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_CONFIG_FILE", cfg);
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url,
+			    "https://ec2.us-west-1.amazonaws.com");
+	creds_config_release(&c);
+	/* the environment variable overrides the profile setting */
+	env_add(&e, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.endpoint_url, "http://p.example");
+	creds_config_release(&c);
+	free(cfg);
+	env_free(&e);
+}
+
+static void test_ca_bundle(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+
+	(void)state;
+	env_add(&e, "HOME", basic_home);
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.ca_bundle, "/etc/ssl/profile-ca.pem");
+	creds_config_release(&c);
+	env_add(&e, "AWS_CA_BUNDLE", "/etc/ssl/env-ca.pem");
+	in = inputs(&e);
+	region_ok(&in, &c);
+	assert_string_equal(c.ca_bundle, "/etc/ssl/env-ca.pem");
+	creds_config_release(&c);
+	in.profile = "dev";
+	region_ok(&in, &c);
+	assert_string_equal(c.ca_bundle, "/etc/ssl/env-ca.pem");
+	creds_config_release(&c);
+	env_free(&e);
+
+	env_add(&e, "HOME", basic_home);
+	in = inputs(&e);
+	in.profile = "dev";
+	region_ok(&in, &c);
+	assert_null(c.ca_bundle);
+	creds_config_release(&c);
+	env_free(&e);
+}
+
+/* --- credential_process ------------------------------------------------ */
+
+/* Points AWS_CONFIG_FILE at a config whose default profile runs
+ * cred-proc.sh with args (a command-line tail). */
+static char *proc_config(struct env *e, const char *args)
+{
+	char *text, *path;
+
+	text = xasprintf("[default]\nregion = us-west-1\n"
+			 "credential_process = /bin/sh %s/cred-proc.sh %s\n",
+			 data_dir, args);
+	path = write_tmp("proc-config", text, 0600);
+	free(text);
+	env_add(e, "HOME", "/nonexistent-gpuctl");
+	env_add(e, "AWS_CONFIG_FILE", path);
+	return path;
+}
+
+static void test_process_ok(void **state)
+{
+	static const struct {
+		const char *exp;
+		long long want;
+	} cases[] = {
+	    {"2026-11-26T12:00:00Z", 1795694400LL},
+	    {"2026-11-26T12:00:00.123456Z", 1795694400LL},
+	    {"2026-11-26T12:00:00+00:00", 1795694400LL},
+	    {"2026-11-26T14:00:00+02:00", 1795694400LL},
+	};
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *path, *args;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		args = xasprintf("ok '%s'", cases[i].exp);
+		path = proc_config(&e, args);
+		in = inputs(&e);
+		creds_ok(&in, &c);
+		assert_string_equal(c.access_key_id, "AKIDPROC");
+		assert_string_equal(c.secret_access_key, "procsecret");
+		assert_string_equal(c.session_token, "proctoken");
+		assert_string_equal(c.creds_source, "credential_process");
+		assert_true(c.expiration == cases[i].want);
+		assert_int_equal(c.creds_world_readable, 0);
+		creds_config_release(&c);
+		free(path);
+		free(args);
+		env_free(&e);
+	}
+
+	path = proc_config(&e, "notoken");
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_null(c.session_token);
+	assert_true(c.expiration == 0);
+	creds_config_release(&c);
+	free(path);
+	env_free(&e);
+}
+
+static void test_process_args(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	struct buf b = BUF_INIT;
+	char *path, *out;
+
+	(void)state;
+	out = tmp_path("args.out");
+	path = proc_config(&e, "args \"two words\" 'single \"q\"' "
+			       "back\\ slash \"a\\\"b\\\\c\\d\" '' x#y");
+	env_add(&e, "CREDS_ARGS_OUT", out);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDARGS");
+	assert_int_equal(read_file(out, &b), 0);
+	assert_string_equal(b.data, "two words\n"
+				    "single \"q\"\n"
+				    "back slash\n"
+				    "a\"b\\c\\d\n"
+				    "\n"
+				    "x#y\n");
+	buf_release(&b);
+	creds_config_release(&c);
+	free(path);
+	free(out);
+	env_free(&e);
+}
+
+static void test_process_errors(void **state)
+{
+	static const struct {
+		const char *args;
+		const char *want;
+	} cases[] = {
+	    {"version2", "unsupported Version"},
+	    {"noversion", "no Version"},
+	    {"nosecret", "SecretAccessKey is missing"},
+	    {"numsecret", "SecretAccessKey is not a string"},
+	    {"badexp", "Expiration is not an ISO 8601 time"},
+	    {"ok 2025-12-31T23:59:59Z", "expired at 2025-12-31T23:59:59Z"},
+	    {"fail", "exited with status 3"},
+	    {"notjson", "did not print a JSON object"},
+	    {"big", "more than 1048576 bytes"},
+	    {"'unclosed", "not a valid command line"},
+	};
+	struct env e = {0};
+	struct creds_inputs in;
+	char *path, *msg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		path = proc_config(&e, cases[i].args);
+		in = inputs(&e);
+		msg = creds_fail(&in);
+		if (!strstr(msg, cases[i].want))
+			fail_msg("%s: got \"%s\"", cases[i].args, msg);
+		assert_non_null(strstr(msg, "profile \"default\""));
+		assert_null(strstr(msg, "LEAKSECRET"));
+		free(msg);
+		free(path);
+		env_free(&e);
+	}
+
+	/* a command that is not there */
+	path = write_tmp("proc-config",
+			 "[default]\ncredential_process = "
+			 "/nonexistent-gpuctl/helper --password hunter2\n",
+			 0600);
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_CONFIG_FILE", path);
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "could not run credential_process"));
+	assert_non_null(strstr(msg, "/nonexistent-gpuctl/helper"));
+	assert_null(strstr(msg, "hunter2"));
+	free(msg);
+	free(path);
+	env_free(&e);
+}
+
+static void test_process_order(void **state)
+{
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *cfg, *crd, *text;
+
+	(void)state;
+	/* botocore: shared credentials file, then credential_process,
+	 * then keys in the config file */
+	text =
+	    xasprintf("[default]\n"
+		      "credential_process = /bin/sh %s/cred-proc.sh notoken\n"
+		      "aws_access_key_id = AKIDCONFIG\n"
+		      "aws_secret_access_key = configsecret\n",
+		      data_dir);
+	cfg = write_tmp("proc-config", text, 0600);
+	free(text);
+	crd = write_tmp("proc-creds",
+			"[default]\naws_access_key_id = AKIDCREDS\n"
+			"aws_secret_access_key = credssecret\n",
+			0600);
+	env_add(&e, "HOME", "/nonexistent-gpuctl");
+	env_add(&e, "AWS_CONFIG_FILE", cfg);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDPROC");
+	creds_config_release(&c);
+	env_add(&e, "AWS_SHARED_CREDENTIALS_FILE", crd);
+	in = inputs(&e);
+	creds_ok(&in, &c);
+	assert_string_equal(c.access_key_id, "AKIDCREDS");
+	creds_config_release(&c);
+	free(cfg);
+	free(crd);
+	env_free(&e);
+}
+
+/* --- helpers ----------------------------------------------------------- */
+
+static void test_split_command(void **state)
+{
+	char **argv;
+	int argc;
+
+	(void)state;
+	argv = creds_split_command("  a 'b c'\td\"e f\"g h\\ i \"\" ", &argc);
+	assert_non_null(argv);
+	assert_int_equal(argc, 5);
+	assert_string_equal(argv[0], "a");
+	assert_string_equal(argv[1], "b c");
+	assert_string_equal(argv[2], "de fg");
+	assert_string_equal(argv[3], "h i");
+	assert_string_equal(argv[4], "");
+	assert_null(argv[5]);
+	creds_argv_free(argv);
+
+	argv = creds_split_command("", &argc);
+	assert_non_null(argv);
+	assert_int_equal(argc, 0);
+	assert_null(argv[0]);
+	creds_argv_free(argv);
+
+	assert_null(creds_split_command("a 'b", &argc));
+	assert_null(creds_split_command("a \"b\\\"", &argc));
+	assert_null(creds_split_command("a b\\", &argc));
+}
+
+static void test_parse_time(void **state)
+{
+	long long t;
+
+	(void)state;
+	assert_int_equal(creds_parse_time("1970-01-01T00:00:00Z", &t), 0);
+	assert_true(t == 0);
+	assert_int_equal(creds_parse_time("2026-01-01T00:00:00Z", &t), 0);
+	assert_true(t == NOW);
+	assert_int_equal(creds_parse_time("2024-02-29 23:59:59", &t), 0);
+	assert_true(t == 1709251199LL);
+	assert_int_equal(creds_parse_time("2026-01-01T01:30:00+0130", &t), 0);
+	assert_true(t == NOW);
+	assert_int_equal(creds_parse_time("2025-12-31T19:00:00-05:00", &t), 0);
+	assert_true(t == NOW);
+	assert_int_equal(creds_parse_time("2023-02-29T00:00:00Z", &t), -1);
+	assert_int_equal(creds_parse_time("2026-13-01T00:00:00Z", &t), -1);
+	assert_int_equal(creds_parse_time("2026-01-01T24:00:00Z", &t), -1);
+	assert_int_equal(creds_parse_time("2026-01-01T00:00:00.Z", &t), -1);
+	assert_int_equal(creds_parse_time("2026-01-01T00:00:00Zjunk", &t), -1);
+	assert_int_equal(creds_parse_time("2026-01-01", &t), -1);
+	assert_int_equal(creds_parse_time("", &t), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_env_keys),
+	    cmocka_unit_test(test_env_partial_and_expired),
+	    cmocka_unit_test(test_env_beats_files),
+	    cmocka_unit_test(test_profile_flag_skips_env),
+	    cmocka_unit_test(test_default_profile_from_credentials),
+	    cmocka_unit_test(test_profile_section_forms),
+	    cmocka_unit_test(test_unknown_profile),
+	    cmocka_unit_test(test_quirky_file),
+	    cmocka_unit_test(test_crlf_and_continuations),
+	    cmocka_unit_test(test_file_overrides),
+	    cmocka_unit_test(test_world_readable),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_missing_credentials_message),
+	    cmocka_unit_test(test_region_precedence),
+	    cmocka_unit_test(test_missing_region),
+	    cmocka_unit_test(test_endpoint_precedence),
+	    cmocka_unit_test(test_endpoint_services_section),
+	    cmocka_unit_test(test_ca_bundle),
+	    cmocka_unit_test(test_process_ok),
+	    cmocka_unit_test(test_process_args),
+	    cmocka_unit_test(test_process_errors),
+	    cmocka_unit_test(test_process_order),
+	    cmocka_unit_test(test_split_command),
+	    cmocka_unit_test(test_parse_time),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,158 @@
+/* Tests of util/: the string buffer, parsers, errors and redaction. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpuctl/err.h"
+#include "gpuctl/log.h"
+#include "gpuctl/util.h"
+
+static void test_buf(void **state)
+{
+	struct buf b = BUF_INIT;
+	char *p;
+	size_t len;
+	int i;
+
+	(void)state;
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	buf_adds(&b, "abc");
+	buf_addch(&b, '-');
+	buf_addf(&b, "%d:%s", 42, "x");
+	assert_string_equal(b.data, "abc-42:x");
+	assert_int_equal(b.len, 8);
+	for (i = 0; i < 10000; i++)
+		buf_addch(&b, 'z');
+	assert_int_equal(b.len, 10008);
+	assert_int_equal(b.data[b.len], '\0');
+	buf_reset(&b);
+	assert_string_equal(b.data, "");
+	buf_add(&b, "a\0b", 3);
+	p = buf_detach(&b, &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(p, "a\0b", 3);
+	assert_string_equal(b.data, "");
+	free(p);
+	p = buf_detach(&b, &len); /* an empty buffer detaches as "" */
+	assert_string_equal(p, "");
+	free(p);
+	buf_release(&b);
+}
+
+static void test_parse_long(void **state)
+{
+	long v = -1;
+
+	(void)state;
+	assert_int_equal(parse_long("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(parse_long("101", 0, 100, &v), -1);
+	assert_int_equal(parse_long("-1", -5, 100, &v), -1);
+	assert_int_equal(parse_long("4x", 0, 100, &v), -1);
+	assert_int_equal(parse_long("", 0, 100, &v), -1);
+	assert_int_equal(parse_long(" 4", 0, 100, &v), -1);
+	assert_int_equal(parse_long("99999999999999999999999", 0, 100, &v), -1);
+	assert_int_equal(v, 42);
+}
+
+static void test_hex(void **state)
+{
+	const unsigned char in[] = {0x00, 0xab, 0xff, 0x10};
+	char out[9];
+
+	(void)state;
+	hex_encode(in, 4, out);
+	assert_string_equal(out, "00abff10");
+}
+
+static void test_err(void **state)
+{
+	struct gpuctl_err e = GPUCTL_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(err_set(&e, GPUCTL_ERR_CONFIG, "no %s", "region"), -1);
+	err_prefix(&e, "launch");
+	err_hint(&e, "pass --region");
+	assert_string_equal(e.message, "launch: no region");
+	assert_string_equal(e.hint, "pass --region");
+	assert_int_equal(err_exit_status(&e), 3);
+	e.kind = GPUCTL_ERR_AWS;
+	assert_int_equal(err_exit_status(&e), 4);
+	e.kind = GPUCTL_ERR_TIMEOUT;
+	assert_int_equal(err_exit_status(&e), 5);
+	e.kind = GPUCTL_ERR_SSH;
+	assert_int_equal(err_exit_status(&e), 255);
+	e.kind = GPUCTL_ERR_USAGE;
+	assert_int_equal(err_exit_status(&e), 2);
+	e.kind = GPUCTL_ERR_NETWORK;
+	assert_int_equal(err_exit_status(&e), 1);
+	err_clear(&e);
+	assert_null(e.message);
+	assert_int_equal(err_exit_status(&e), 0);
+}
+
+static void expect_redacted(const char *in, const char *want)
+{
+	char *got = log_redact(in, strlen(in));
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_redact_patterns(void **state)
+{
+	(void)state;
+	expect_redacted("Authorization: AWS4-HMAC-SHA256 Credential=AKID/"
+			"20150830/us-east-1/ec2/aws4_request, SignedHeaders="
+			"host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e"
+			"86291e8372ff2a2260956d9b8aae1d763fbf31\r\n",
+			"Authorization: AWS4-HMAC-SHA256 Credential=AKID/"
+			"20150830/us-east-1/ec2/aws4_request, SignedHeaders="
+			"host;x-amz-date, Signature=[REDACTED]\n");
+	expect_redacted("GET /?X-Amz-Signature=abcdef&X-Amz-Security-Token="
+			"tok%2Fen&a=b",
+			"GET /?X-Amz-Signature=[REDACTED]&X-Amz-Security-"
+			"Token=[REDACTED]&a=b");
+	expect_redacted("x-amz-security-token: FQoGZXIvYXdzE\n",
+			"x-amz-security-token: [REDACTED]\n");
+	/* a code that merely starts like the field name is left alone */
+	expect_redacted("<Code>SignatureDoesNotMatch</Code>",
+			"<Code>SignatureDoesNotMatch</Code>");
+	/* control characters cannot reach the terminal */
+	expect_redacted("a\x1b[31mb\x07", "a?[31mb?");
+}
+
+static void test_redact_registered(void **state)
+{
+	(void)state;
+	log_add_secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	log_add_secret("tok/en+x=");
+	log_add_secret("abc"); /* too short to register */
+	expect_redacted("k=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY!",
+			"k=[REDACTED]!");
+	/* the form-encoded spelling too */
+	expect_redacted("T=tok%2Fen%2Bx%3D;", "T=[REDACTED];");
+	expect_redacted("abc", "abc");
+	log_forget_secrets();
+	expect_redacted("tok/en+x=", "tok/en+x=");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_buf),
+	    cmocka_unit_test(test_parse_long),
+	    cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_err),
+	    cmocka_unit_test(test_redact_patterns),
+	    cmocka_unit_test(test_redact_registered),
+	};
+
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
