@@ -79,10 +79,15 @@ asan-check: deps
 		unit-check e2e-check-asan
 
 e2e-check-asan: $(BUILD)/gpuctl
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=exitcode=23 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	GPUCTL_BIN=$(CURDIR)/$(BUILD)/gpuctl $(PYTEST) -q -p no:cacheprovider \
 		tests/e2e
+
+# The main job end to end on the local simulator.
+demo: deps
+	$(MAKE) all
+	./scripts/demo.sh
 
 install: gpuctl
 	install -d $(DESTDIR)$(BINDIR)

@@ -26,27 +26,30 @@ struct command {
 	const char *usage;
 };
 
+/* The order of `gpuctl --help`. */
 static const struct command commands[] = {
-    {"api", cmd_api, "make one raw signed EC2 Query API call",
-     "usage: gpuctl api ACTION [KEY=VALUE...]\n"
-     "\n"
-     "Sends one signed EC2 Query API request (POST, Version " EC2_API_VERSION
-     ")\n"
-     "and prints the response body (XML) on stdout.  Each KEY=VALUE "
-     "becomes one\n"
-     "request parameter; everything after the first '=' is the value, "
-     "sent as\n"
-     "given (spaces, '&', '=', '+', '%' and UTF-8 are encoded as SigV4 "
-     "requires).\n"
-     "\n"
-     "examples:\n"
-     "  gpuctl api DescribeRegions\n"
-     "  gpuctl api DescribeImages Filter.1.Name=name "
-     "Filter.1.Value.1='vict0rsch-*'\n"
-     "  gpuctl --region us-east-1 api DescribeInstances MaxResults=5\n"
-     "\n"
-     "An EC2 error exits with status 4 and prints its code, message and "
-     "request ID.\n"},
+    {"launch", cmd_launch, "launch GPU instances and wait until ready",
+     cmd_launch_usage},
+    {"list", cmd_list, "list the instances gpuctl launched", cmd_list_usage},
+    {"show", cmd_show, "show one instance in detail", cmd_show_usage},
+    {"ssh", cmd_ssh, "log in, or run a command, on an instance", cmd_ssh_usage},
+    {"cp", cmd_cp, "copy files to or from an instance", cmd_cp_usage},
+    {"test", cmd_test, "run the ~/test scripts and check the GPUs",
+     cmd_test_usage},
+    {"stop", cmd_stop, "stop instances (the volume is kept, and billed)",
+     cmd_stop_usage},
+    {"start", cmd_start, "start stopped instances", cmd_start_usage},
+    {"terminate", cmd_terminate,
+     "terminate instances (all gone), optionally snapshot first",
+     cmd_terminate_usage},
+    {"images", cmd_images, "search AMIs by name", cmd_images_usage},
+    {"rules", cmd_rules, "show or change security group rules",
+     cmd_rules_usage},
+    {"doctor", cmd_doctor, "check why a launch or a login fails",
+     cmd_doctor_usage},
+    {"ssh-config", cmd_ssh_config, "print an OpenSSH Host block",
+     cmd_ssh_config_usage},
+    {"api", cmd_api, "make one raw signed EC2 Query API call", cmd_api_usage},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

@@ -27,7 +27,7 @@ struct http_options {
 	const char *ca_bundle;	 /* NULL: the system's trust store */
 	long connect_timeout_ms; /* 0: 10 s */
 	long timeout_ms;	 /* per attempt; 0: 60 s */
-	int max_attempts;	 /* 0: 5 */
+	int max_attempts;	 /* 0: 8 */
 	long base_delay_ms;	 /* 0: 100 ms */
 	long max_delay_ms;	 /* 0: 20 s */
 	long budget_ms;		 /* all attempts and waits; 0: 5 min */
@@ -55,6 +55,12 @@ struct http_response {
 	struct buf body;
 	long long date;	  /* the Date header, seconds since the epoch; 0 */
 	long retry_after; /* seconds, -1 when absent */
+	/*
+	 * Set by the caller before http_send() when the body is a secret (a
+	 * private key): the buffer is then wiped whenever it moves or is
+	 * released.  Kept across http_response_release().
+	 */
+	int secret;
 };
 
 enum http_verdict {

@@ -67,6 +67,11 @@ int read_file(const char *path, struct buf *b);
 /* 1 when s starts with prefix. */
 int starts_with(const char *s, const char *prefix);
 
+/* The value of name in envp ("K=V" strings); an empty value is NULL. */
+const char *env_get(char *const *envp, const char *name);
+/* $HOME from envp, else the passwd entry's; NULL when neither. */
+char *env_home(char *const *envp);
+
 /*
  * Parses a non-negative decimal in [min, max] from the whole of s.
  * Returns 0, or -1 when s is not such a number.

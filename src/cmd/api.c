@@ -7,6 +7,27 @@
 #include "gpuctl/ec2.h"
 #include "gpuctl/util.h"
 
+const char cmd_api_usage[] =
+    "usage: gpuctl api ACTION [KEY=VALUE...]\n"
+    "\n"
+    "Sends one signed EC2 Query API request (POST, Version " EC2_API_VERSION
+    ")\n"
+    "and prints the response body (XML) on stdout.  Each KEY=VALUE becomes "
+    "one\n"
+    "request parameter; everything after the first '=' is the value, sent "
+    "as\n"
+    "given (spaces, '&', '=', '+', '%' and UTF-8 are encoded as SigV4 "
+    "requires).\n"
+    "\n"
+    "examples:\n"
+    "  gpuctl api DescribeRegions\n"
+    "  gpuctl api DescribeImages Filter.1.Name=name "
+    "Filter.1.Value.1='vict0rsch-*'\n"
+    "  gpuctl --region us-east-1 api DescribeInstances MaxResults=5\n"
+    "\n"
+    "An EC2 error exits with status 4 and prints its code, message and "
+    "request ID.\n";
+
 static int valid_action(const char *s)
 {
 	size_t i;

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpuctl/ec2.h"
 #include "gpuctl/log.h"
+#include "gpuctl/out.h"
 #include "gpuctl/util.h"
 
 /* Matches --name VALUE and --name=VALUE; *value is set on a match. */
@@ -179,4 +181,32 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nhint: see 'gpuctl help %s'\n", cmd);
 	return 2;
+}
+
+void cmd_progress(void *arg, const char *what, double elapsed_s)
+{
+	struct gpuctl_ctx *ctx = arg;
+	struct buf b = BUF_INIT;
+	size_t cut;
+
+	if (ctx->quiet || !isatty(STDERR_FILENO))
+		return;
+	out_sanitize(&b, what);
+	/* one line: cut at a character boundary */
+	for (cut = b.len < 150 ? b.len : 150;
+	     cut < b.len && (b.data[cut] & 0xc0) == 0x80; cut--)
+		;
+	fprintf(stderr, "\r\033[K%.*s (%.0f s)", (int)cut, b.data, elapsed_s);
+	fflush(stderr);
+	ctx->progress_shown = 1;
+	buf_release(&b);
+}
+
+void cmd_progress_done(struct gpuctl_ctx *ctx)
+{
+	if (!ctx->progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	ctx->progress_shown = 0;
 }

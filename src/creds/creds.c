@@ -26,35 +26,9 @@ struct ctx {
 		NULL, NULL, CREDS_INI_INIT, CREDS_INI_INIT \
 	}
 
-/* The value of name in envp; an empty value counts as unset. */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (!envp)
-		return NULL;
-	for (; *envp; envp++)
-		if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
-			return (*envp)[n + 1] ? *envp + n + 1 : NULL;
-	return NULL;
-}
-
 static int nonempty(const char *s)
 {
 	return s && *s;
-}
-
-static char *home_dir(char *const *envp)
-{
-	const char *h = env_get(envp, "HOME");
-	struct passwd *pw;
-
-	if (h)
-		return xstrdup(h);
-	pw = getpwuid(getuid());
-	if (pw && nonempty(pw->pw_dir))
-		return xstrdup(pw->pw_dir);
-	return NULL;
 }
 
 /* The file named by env var var (with ~ expanded), else $HOME/def. */
@@ -67,7 +41,7 @@ static char *file_path(char *const *envp, const char *var, const char *def)
 		return xstrdup(v);
 	if (v && v[1] && v[1] != '/')
 		return xstrdup(v); /* ~user: left as it is */
-	home = home_dir(envp);
+	home = env_home(envp);
 	if (home)
 		ret = v ? xasprintf("%s%s", home, v + 1)
 			: xasprintf("%s/%s", home, def);

@@ -15,6 +15,8 @@
 #include "gpuctl/log.h"
 #include "gpuctl/sigv4.h"
 
+#include "ec2_int.h"
+
 struct ec2_client {
 	struct http_client *http;
 	struct sigv4_signer *signer;
@@ -220,11 +222,9 @@ int ec2_parse_error(const char *body, size_t len, long status,
 	xmlNode *root, *errors, *e;
 	int rc = -1;
 
-	if (!len || len > (size_t)64 << 20)
+	if (!len || len > EC2_MAX_RESPONSE || ec2_xml_refused(body, len))
 		return -1;
-	doc = xmlReadMemory(body, (int)len, "error.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR |
-				XML_PARSE_NOWARNING);
+	doc = ec2_xml_read(body, len);
 	if (!doc)
 		return -1;
 	root = xmlDocGetRootElement(doc);
@@ -256,9 +256,13 @@ int ec2_parse_error(const char *body, size_t len, long status,
 	return rc;
 }
 
-int ec2_call(struct ec2_client *c, const char *action,
-	     const struct ec2_param *params, size_t nparams, struct buf *body,
-	     struct gpuctl_err *err)
+/*
+ * One call.  secret: the answer holds a secret (a private key), so every
+ * copy made here is wiped, and the body is copied in one allocation.
+ */
+static int call_once(struct ec2_client *c, const char *action,
+		     const struct ec2_param *params, size_t nparams,
+		     struct buf *body, int secret, struct gpuctl_err *err)
 {
 	struct call call = {0};
 	struct http_exchange x = {prepare, classify, &call};
@@ -282,9 +286,15 @@ int ec2_call(struct ec2_client *c, const char *action,
 	}
 	hex_encode(md, mdlen, call.payload_hash);
 	http_response_init(&resp);
-	buf_reset(body);
+	resp.secret = secret;
+	if (secret)
+		buf_release_secret(body);
+	else
+		buf_reset(body);
 	if (http_send(c->http, &x, &resp, err))
 		goto out_resp;
+	if (secret)
+		buf_grow(body, resp.body.len);
 	buf_add(body, resp.body.data, resp.body.len);
 	if (resp.status >= 200 && resp.status < 300) {
 		rc = 0;
@@ -301,10 +311,26 @@ int ec2_call(struct ec2_client *c, const char *action,
 		free(snippet);
 	}
 out_resp:
+	if (secret)
+		buf_release_secret(&resp.body);
 	http_response_release(&resp);
 out:
 	if (call.have_sig)
 		sigv4_result_release(&call.sig);
 	buf_release(&call.body);
 	return rc;
+}
+
+int ec2_call(struct ec2_client *c, const char *action,
+	     const struct ec2_param *params, size_t nparams, struct buf *body,
+	     struct gpuctl_err *err)
+{
+	return call_once(c, action, params, nparams, body, 0, err);
+}
+
+int ec2_call_secret(struct ec2_client *c, const char *action,
+		    const struct ec2_param *params, size_t nparams,
+		    struct buf *body, struct gpuctl_err *err)
+{
+	return call_once(c, action, params, nparams, body, 1, err);
 }

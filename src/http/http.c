@@ -42,12 +42,19 @@ void http_response_init(struct http_response *r)
 	buf_init(&r->body);
 	r->date = 0;
 	r->retry_after = -1;
+	r->secret = 0;
 }
 
 void http_response_release(struct http_response *r)
 {
-	buf_release(&r->body);
+	int secret = r->secret;
+
+	if (secret)
+		buf_release_secret(&r->body);
+	else
+		buf_release(&r->body);
 	http_response_init(r);
+	r->secret = secret;
 }
 
 long long http_clock_offset(const struct http_client *c)
@@ -63,6 +70,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	if (c->resp->body.len + len > c->opts.max_response) {
 		c->too_large = 1;
 		return 0; /* makes libcurl fail with CURLE_WRITE_ERROR */
+	}
+	if (c->resp->secret &&
+	    c->resp->body.len + len + 1 > c->resp->body.alloc) {
+		/* move a secret by hand, wiping the old copy */
+		struct buf moved = BUF_INIT;
+
+		buf_grow(&moved, 2 * (c->resp->body.len + len) + 4096);
+		buf_add(&moved, c->resp->body.data, c->resp->body.len);
+		buf_release_secret(&c->resp->body);
+		c->resp->body = moved;
 	}
 	buf_add(&c->resp->body, data, len);
 	return len;
@@ -160,7 +177,7 @@ struct http_client *http_client_new(const struct http_options *opts,
 	c->opts.connect_timeout_ms =
 	    or_default(c->opts.connect_timeout_ms, 10000);
 	c->opts.timeout_ms = or_default(c->opts.timeout_ms, 60000);
-	c->opts.max_attempts = (int)or_default(c->opts.max_attempts, 5);
+	c->opts.max_attempts = (int)or_default(c->opts.max_attempts, 8);
 	c->opts.base_delay_ms = or_default(c->opts.base_delay_ms, 100);
 	c->opts.max_delay_ms = or_default(c->opts.max_delay_ms, 20000);
 	c->opts.budget_ms = or_default(c->opts.budget_ms, 300000);

@@ -107,6 +107,45 @@ static size_t value_end(const char *text, size_t len, size_t i)
 	return i;
 }
 
+/* Spans redacted whole: private keys, as PEM or in EC2's XML. */
+static const struct {
+	const char *open, *close;
+} redact_spans[] = {
+    {"<keyMaterial>", "</keyMaterial>"},
+    {"-----BEGIN ", "PRIVATE KEY-----"}, /* the close is found below */
+};
+
+/* The end of a span opened at text + i, or len when it runs to the end. */
+static size_t span_end(const char *text, size_t len, size_t i, size_t k)
+{
+	const char *close = redact_spans[k].close;
+	size_t n = strlen(close), j;
+
+	if (k == 1) {
+		/* "-----BEGIN ... PRIVATE KEY-----": only private keys */
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t line_end = nl ? (size_t)(nl - text) : len;
+		int is_private = 0;
+
+		for (j = i; j + n <= line_end; j++)
+			if (!memcmp(text + j, close, n))
+				is_private = 1;
+		if (!is_private)
+			return i;
+		for (j = line_end; j + 9 <= len; j++)
+			if (!memcmp(text + j, "-----END ", 9)) {
+				const char *e = memchr(text + j, '\n', len - j);
+
+				return e ? (size_t)(e - text) : len;
+			}
+		return len;
+	}
+	for (j = i + strlen(redact_spans[k].open); j + n <= len; j++)
+		if (!memcmp(text + j, close, n))
+			return j + n;
+	return len;
+}
+
 char *log_redact(const char *text, size_t len)
 {
 	struct buf out = BUF_INIT;
@@ -114,6 +153,24 @@ char *log_redact(const char *text, size_t len)
 
 	while (i < len) {
 		int matched = 0;
+
+		for (k = 0; k < sizeof(redact_spans) / sizeof(*redact_spans);
+		     k++) {
+			size_t n = strlen(redact_spans[k].open), end;
+
+			if (n > len - i ||
+			    memcmp(text + i, redact_spans[k].open, n))
+				continue;
+			end = span_end(text, len, i, k);
+			if (end == i)
+				continue;
+			buf_adds(&out, "[REDACTED PRIVATE KEY]");
+			i = end;
+			matched = 1;
+			break;
+		}
+		if (matched)
+			continue;
 
 		for (k = 0; k < MAX_SECRETS && !matched; k++) {
 			size_t n = secrets[k] ? strlen(secrets[k]) : 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +250,29 @@ int parse_long(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!envp)
+		return NULL;
+	for (; *envp; envp++)
+		if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
+			return (*envp)[n + 1] ? *envp + n + 1 : NULL;
+	return NULL;
+}
+
+char *env_home(char *const *envp)
+{
+	const char *h = env_get(envp, "HOME");
+	struct passwd *pw;
+
+	if (h)
+		return xstrdup(h);
+	pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && *pw->pw_dir)
+		return xstrdup(pw->pw_dir);
+	return NULL;
 }

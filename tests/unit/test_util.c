@@ -124,6 +124,18 @@ static void test_redact_patterns(void **state)
 	/* a code that merely starts like the field name is left alone */
 	expect_redacted("<Code>SignatureDoesNotMatch</Code>",
 			"<Code>SignatureDoesNotMatch</Code>");
+	/* private keys, in PEM and in CreateKeyPair's answer */
+	expect_redacted("a\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n"
+			"-----END OPENSSH PRIVATE KEY-----\nz",
+			"a\n[REDACTED PRIVATE KEY]\nz");
+	expect_redacted("<keyMaterial>-----BEGIN RSA PRIVATE KEY-----\nMII"
+			"\n-----END RSA PRIVATE KEY-----</keyMaterial><x>",
+			"[REDACTED PRIVATE KEY]<x>");
+	expect_redacted("-----BEGIN RSA PRIVATE KEY-----\nMIIE truncated",
+			"[REDACTED PRIVATE KEY]");
+	/* public keys and certificates stay */
+	expect_redacted("-----BEGIN PUBLIC KEY-----\nMFk\n",
+			"-----BEGIN PUBLIC KEY-----\nMFk\n");
 	/* control characters cannot reach the terminal */
 	expect_redacted("a\x1b[31mb\x07", "a?[31mb?");
 }

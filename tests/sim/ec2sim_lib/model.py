@@ -52,7 +52,7 @@ def images_for(region):
     if region == "us-west-1":
         imgs.append(_img("vict0rsch-1.0", COMMUNITY, None, "ubuntu",
                          "Ubuntu 16.04 with CUDA 8.0, cuDNN 6, TensorFlow and PyTorch (vict0rsch GPU tutorial)",
-                         "2017-10-23T14:07:31.000Z", size=30))
+                         "2017-10-23T14:07:31.000Z", size=8))
     for im in imgs:
         h = hashlib.sha256(f"{region}/{im['name']}".encode()).hexdigest()
         im["id"] = "ami-" + h[:17]

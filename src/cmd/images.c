@@ -1,0 +1,210 @@
+/* gpuctl images PATTERN [--owner self|amazon|all]: AMI search. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpuctl/cmd.h"
+#include "gpuctl/ec2.h"
+#include "gpuctl/out.h"
+#include "gpuctl/util.h"
+
+const char cmd_images_usage[] =
+    "usage: gpuctl images PATTERN [--owner self|amazon|all]\n"
+    "\n"
+    "Searches the AMIs of the region by name, newest first: ID, name, owner\n"
+    "(alias or account ID), creation date and region.  PATTERN is an exact\n"
+    "name, a pattern with '*' (any characters) and '?' (one character), or\n"
+    "an image ID (ami-...).  Quote patterns so the shell leaves them alone.\n"
+    "\n"
+    "AMIs are regional: an image found in one region does not exist in\n"
+    "another (the tutorial's vict0rsch-1.0 lives only in us-west-1).  When\n"
+    "nothing matches, gpuctl says so on stderr and exits with status 1.\n"
+    "\n"
+    "options:\n"
+    "  --owner self       only your own images\n"
+    "  --owner amazon     only Amazon's images\n"
+    "  --owner all        also public and community images (the default)\n"
+    "\n"
+    "examples:\n"
+    "  gpuctl --region us-west-1 images vict0rsch-1.0\n"
+    "  gpuctl images 'Deep Learning*PyTorch*' --owner amazon\n"
+    "  gpuctl --output json images 'al2023-ami-*' | jq -r "
+    "'.images[0].imageId'\n"
+    "\n"
+    "JSON: {\"images\": [{\"imageId\", \"name\", \"ownerId\", \"ownerAlias\",\n"
+    "\"creationDate\", \"region\", \"description\"}]}.\n";
+
+static const struct out_column text_cols[] = {
+    {"ID", "imageId", 0},    {"NAME", "name", 0},
+    {"OWNER", "owner", 0},   {"CREATED", "creationDate", 0},
+    {"REGION", "region", 0},
+};
+
+static const struct out_column json_cols[] = {
+    {"ID", "imageId", 0},
+    {"NAME", "name", 0},
+    {"OWNER ID", "ownerId", 0},
+    {"OWNER ALIAS", "ownerAlias", 0},
+    {"CREATED", "creationDate", 0},
+    {"REGION", "region", 0},
+    {"DESCRIPTION", "description", 0},
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct ec2_image *x = a, *y = b;
+	int r;
+
+	if (x->creation_epoch != y->creation_epoch)
+		return x->creation_epoch > y->creation_epoch ? -1 : 1;
+	r = strcmp(x->name ? x->name : "", y->name ? y->name : "");
+	return r ? r : strcmp(x->id, y->id);
+}
+
+/* An image ID, looked up by ID rather than by name. */
+static int is_image_id(const char *s)
+{
+	size_t i;
+
+	if (!starts_with(s, "ami-") || !s[4])
+		return 0;
+	for (i = 4; s[i]; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return 0;
+	return 1;
+}
+
+static void print_none(const char *pattern, const char *region)
+{
+	struct buf b = BUF_INIT;
+
+	out_sanitize(&b, pattern);
+	fprintf(stderr,
+		"gpuctl: no image matches '%.200s' in %s (AMIs are regional; "
+		"try --region)\n",
+		b.data, region);
+	buf_release(&b);
+}
+
+int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct ec2_image_list l = {0};
+	struct ec2_describe q = {0};
+	struct ec2_filter f;
+	struct out_table *t = NULL;
+	const char *pattern = NULL, *owner = "all";
+	size_t k;
+	int i, r, status = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--owner")) {
+			if (i + 1 >= argc) {
+				status = cmd_usage_error(
+				    "images", "option --owner needs a value");
+				goto out;
+			}
+			owner = argv[++i];
+		} else if (starts_with(a, "--owner=")) {
+			owner = a + strlen("--owner=");
+		} else if (a[0] == '-' && a[1]) {
+			r = cmd_global_option(ctx, argc, argv, &i, &err);
+			if (r < 0)
+				goto fail;
+			if (r)
+				continue;
+			status = cmd_usage_error("images",
+						 "unknown option '%.100s'", a);
+			goto out;
+		} else if (pattern) {
+			status = cmd_usage_error(
+			    "images", "one PATTERN at a time ('%.100s')", a);
+			goto out;
+		} else {
+			pattern = a;
+		}
+	}
+	if (!pattern || !*pattern) {
+		status = cmd_usage_error("images", "missing the PATTERN");
+		goto out;
+	}
+	if (strcmp(owner, "self") && strcmp(owner, "amazon") &&
+	    strcmp(owner, "all")) {
+		status = cmd_usage_error(
+		    "images",
+		    "--owner must be self, amazon or all, not '%.40s'", owner);
+		goto out;
+	}
+	if (is_image_id(pattern)) {
+		q.ids = &pattern;
+		q.nids = 1;
+	} else {
+		f.name = "name";
+		f.values = &pattern;
+		f.nvalues = 1;
+		q.filters = &f;
+		q.nfilters = 1;
+	}
+	if (strcmp(owner, "all")) {
+		q.owners = &owner;
+		q.nowners = 1;
+	}
+	if (cmd_ec2(ctx, &err))
+		goto fail;
+	if (ec2_describe_images(ctx->ec2, &q, &l, &err)) {
+		if (err.code && starts_with(err.code, "InvalidAMIID")) {
+			print_none(pattern, ctx->cfg.region);
+			status = 1;
+			goto out;
+		}
+		status = cmd_report(&err, "images failed");
+		goto out;
+	}
+	if (!l.n) {
+		print_none(pattern, ctx->cfg.region);
+		status = 1;
+		goto out;
+	}
+	qsort(l.items, l.n, sizeof(*l.items), newest_first);
+	if (ctx->output == OUT_JSON)
+		t = out_table_new(json_cols,
+				  sizeof(json_cols) / sizeof(*json_cols));
+	else
+		t = out_table_new(text_cols,
+				  sizeof(text_cols) / sizeof(*text_cols));
+	for (k = 0; k < l.n; k++) {
+		const struct ec2_image *im = &l.items[k];
+
+		if (ctx->output == OUT_JSON) {
+			const char *cells[] = {
+			    im->id,	     im->name,		im->owner_id,
+			    im->owner_alias, im->creation_date, ctx->cfg.region,
+			    im->description,
+			};
+
+			out_table_add(t, cells);
+		} else {
+			const char *cells[] = {
+			    im->id,
+			    im->name,
+			    im->owner_alias ? im->owner_alias : im->owner_id,
+			    im->creation_date,
+			    ctx->cfg.region,
+			};
+
+			out_table_add(t, cells);
+		}
+	}
+	if (out_table_print(t, ctx->output, "images", stdout))
+		status = 1;
+	goto out;
+fail:
+	status = cmd_report(&err, NULL);
+out:
+	out_table_free(t);
+	ec2_image_list_release(&l);
+	err_clear(&err);
+	return status;
+}

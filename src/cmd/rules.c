@@ -1,0 +1,541 @@
+/*
+ * gpuctl rules [INSTANCE]: the inbound and outbound rules of an instance's
+ * security groups; gpuctl rules add|remove in|out PROTO PORTS CIDR
+ * [INSTANCE]: one rule more or less.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpuctl/cmd.h"
+#include "gpuctl/ec2.h"
+#include "gpuctl/out.h"
+#include "gpuctl/state.h"
+#include "gpuctl/svc.h"
+#include "gpuctl/util.h"
+
+const char cmd_rules_usage[] =
+    "usage: gpuctl rules [INSTANCE]\n"
+    "   or: gpuctl rules add|remove in|out PROTO PORTS CIDR [INSTANCE]\n"
+    "                    [--description TEXT] [--allow-world]\n"
+    "\n"
+    "Without add or remove, lists the inbound (in) and outbound (out) rules\n"
+    "of the instance's security groups, one rule a line: DIRECTION, GROUP,\n"
+    "PROTO, PORTS, CIDR (or the source group), DESCRIPTION.\n"
+    "\n"
+    "add and remove change one rule of the instance's security group (when\n"
+    "it has several: the one gpuctl made, named gpuctl-* or tagged\n"
+    "" SVC_MANAGED_TAG ", else the first; gpuctl says which on stderr), then\n"
+    "print the rule.  A rule to remove must be named exactly as listed.\n"
+    "  PROTO   tcp, udp, icmp or all\n"
+    "  PORTS   a port (22), a range (8000-8100) or 'all'; for icmp an ICMP\n"
+    "          type (8: echo) or 'all'; for all, 'all' (or '-')\n"
+    "  CIDR    an IPv4 or IPv6 network, a.b.c.d/n (a bare address means /32);\n"
+    "          host bits must be zero (203.0.113.0/24, not 203.0.113.7/24)\n"
+    "\n"
+    "Port 22 is never opened to the whole internet (0.0.0.0/0 or ::/0)\n"
+    "unless --allow-world is given: allow your own address instead.\n"
+    "\n"
+    "Outbound connections: a new security group lets the instance reach\n"
+    "anything (one outbound rule, all traffic to 0.0.0.0/0).  To restrict\n"
+    "it, add the outbound rules you need (tcp 443 for pip, conda and git)\n"
+    "and then remove 'out all all 0.0.0.0/0'.\n"
+    "\n"
+    "options:\n"
+    "  --description TEXT  the rule's description (add only)\n"
+    "  --allow-world       allow opening port 22 to 0.0.0.0/0 or ::/0\n"
+    "\n"
+    "examples:\n"
+    "  gpuctl rules\n"
+    "  gpuctl rules add in tcp 8888 203.0.113.7/32 --description jupyter\n"
+    "  gpuctl rules add in tcp 22 198.51.100.0/24 my-gpu-box\n"
+    "  gpuctl rules remove in tcp 8888 203.0.113.7/32\n"
+    "\n"
+    "JSON: {\"rules\": [{\"direction\", \"groupId\", \"ipProtocol\", "
+    "\"ports\",\n"
+    "\"cidr\", \"description\"}]}.\n";
+
+static const struct out_column cols[] = {
+    {"DIRECTION", "direction", 0}, {"GROUP", "groupId", 0},
+    {"PROTO", "ipProtocol", 0},	   {"PORTS", "ports", 0},
+    {"CIDR", "cidr", 0},	   {"DESCRIPTION", "description", 0},
+};
+#define NCOLS (sizeof(cols) / sizeof(*cols))
+
+/* A rule as the user wrote it, checked and normalised. */
+struct rule_spec {
+	int add;
+	int egress;
+	const char *proto; /* "tcp", "udp", "icmp", "-1" */
+	int from, to;
+	char cidr[64];
+	int prefix;
+	const char *description;
+};
+
+static const char *proto_name(const char *p)
+{
+	if (!strcmp(p, "-1"))
+		return "all";
+	return p;
+}
+
+static void ports_text(struct buf *b, const char *proto, int from, int to)
+{
+	if (!strcmp(proto, "-1") || (from < 0 && to < 0)) {
+		buf_adds(b, "all");
+	} else if (!strcmp(proto, "icmp") || !strcmp(proto, "icmpv6")) {
+		if (to < 0)
+			buf_addf(b, "%d", from);
+		else
+			buf_addf(b, "%d/%d", from, to);
+	} else if ((from == 0 && to == 65535) || from < 0) {
+		buf_adds(b, "all");
+	} else if (from == to) {
+		buf_addf(b, "%d", from);
+	} else {
+		buf_addf(b, "%d-%d", from, to);
+	}
+}
+
+static void add_rule_row(struct out_table *t, int egress, const char *group,
+			 const char *proto, int from, int to, const char *cidr,
+			 const char *desc)
+{
+	struct buf ports = BUF_INIT;
+	const char *cells[NCOLS];
+
+	ports_text(&ports, proto, from, to);
+	cells[0] = egress ? "out" : "in";
+	cells[1] = group;
+	cells[2] = proto_name(proto);
+	cells[3] = ports.data;
+	cells[4] = cidr;
+	cells[5] = desc;
+	out_table_add(t, cells);
+	buf_release(&ports);
+}
+
+static void add_group_rows(struct out_table *t,
+			   const struct ec2_security_group *g, int egress)
+{
+	const struct ec2_permission *perms = egress ? g->egress : g->ingress;
+	size_t np = egress ? g->negress : g->ningress, k, r;
+
+	for (k = 0; k < np; k++) {
+		const struct ec2_permission *pm = &perms[k];
+
+		for (r = 0; r < pm->nranges; r++)
+			add_rule_row(t, egress, g->id, pm->protocol,
+				     pm->from_port, pm->to_port,
+				     pm->ranges[r].cidr,
+				     pm->ranges[r].description);
+		for (r = 0; r < pm->ngroups; r++)
+			add_rule_row(t, egress, g->id, pm->protocol,
+				     pm->from_port, pm->to_port,
+				     pm->groups[r].id ? pm->groups[r].id
+						      : pm->groups[r].name,
+				     NULL);
+		if (!pm->nranges && !pm->ngroups)
+			add_rule_row(t, egress, g->id, pm->protocol,
+				     pm->from_port, pm->to_port, NULL, NULL);
+	}
+}
+
+static int parse_port(const char *s, long max, int *out)
+{
+	long v;
+
+	if (parse_long(s, 0, max, &v))
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* PORTS for proto into from/to.  Returns 0, or -1 with *why set. */
+static int parse_ports(const char *proto, const char *s, int *from, int *to,
+		       const char **why)
+{
+	const char *dash = strchr(s, '-');
+	char *a;
+	int r;
+
+	if (!strcmp(s, "all") || !strcmp(s, "-")) {
+		if (!strcmp(proto, "tcp") || !strcmp(proto, "udp")) {
+			*from = 0;
+			*to = 65535;
+		} else {
+			*from = *to = -1;
+		}
+		return 0;
+	}
+	if (!strcmp(proto, "-1")) {
+		*why = "with PROTO all, PORTS must be 'all'";
+		return -1;
+	}
+	if (!strcmp(proto, "icmp")) {
+		*to = -1;
+		if (parse_port(s, 255, from)) {
+			*why = "for icmp, PORTS is an ICMP type (0-255) or "
+			       "'all'";
+			return -1;
+		}
+		return 0;
+	}
+	*why = "PORTS must be a port (0-65535), a range FROM-TO with FROM <= "
+	       "TO, or 'all'";
+	if (!dash) {
+		if (parse_port(s, 65535, from))
+			return -1;
+		*to = *from;
+		return 0;
+	}
+	a = xstrndup(s, (size_t)(dash - s));
+	r = parse_port(a, 65535, from) || parse_port(dash + 1, 65535, to) ||
+	    *from > *to;
+	free(a);
+	return r ? -1 : 0;
+}
+
+/*
+ * CIDR checked and written back in canonical form into spec.  Returns 0,
+ * or -1 with a message in why (a bare address is a /32 or /128).
+ */
+static int parse_cidr(const char *s, struct rule_spec *spec, struct buf *why)
+{
+	const char *slash = strchr(s, '/');
+	unsigned char addr[16] = {0}, masked[16];
+	char *host = xstrndup(s, slash ? (size_t)(slash - s) : strlen(s));
+	char text[INET6_ADDRSTRLEN];
+	int af = strchr(host, ':') ? AF_INET6 : AF_INET;
+	int bits = af == AF_INET ? 32 : 128, rc = -1, k;
+	long prefix = bits;
+
+	if (inet_pton(af, host, addr) != 1 ||
+	    (slash && parse_long(slash + 1, 0, bits, &prefix))) {
+		buf_addf(why, "'%.60s' is not a CIDR (a.b.c.d/n, n 0 to 32)",
+			 s);
+		goto out;
+	}
+	memcpy(masked, addr, sizeof(masked));
+	for (k = 0; k < bits / 8; k++) {
+		int keep = (int)prefix - k * 8;
+
+		if (keep >= 8)
+			continue;
+		masked[k] &=
+		    keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+	}
+	if (memcmp(masked, addr, (size_t)bits / 8)) {
+		inet_ntop(af, masked, text, sizeof(text));
+		buf_addf(why, "'%.60s' has host bits set: did you mean %s/%ld?",
+			 s, text, prefix);
+		goto out;
+	}
+	inet_ntop(af, masked, text, sizeof(text));
+	snprintf(spec->cidr, sizeof(spec->cidr), "%s/%ld", text, prefix);
+	spec->prefix = (int)prefix;
+	rc = 0;
+out:
+	free(host);
+	return rc;
+}
+
+/* 1 when the rule would let the whole internet reach port 22. */
+static int opens_ssh_to_world(const struct rule_spec *r)
+{
+	if (!r->add || r->egress || r->prefix != 0)
+		return 0;
+	if (!strcmp(r->proto, "-1"))
+		return 1;
+	return !strcmp(r->proto, "tcp") && r->from <= 22 && r->to >= 22;
+}
+
+/*
+ * The group a change goes to: the one gpuctl made (gpuctl-* or tagged),
+ * else the first of the instance's groups.
+ */
+static const struct ec2_security_group *
+pick_group(const struct ec2_security_group_list *gl,
+	   const struct ec2_instance *inst)
+{
+	const struct ec2_security_group *first = NULL;
+	size_t i, k, t;
+
+	for (i = 0; i < inst->ngroups; i++)
+		for (k = 0; k < gl->n; k++) {
+			const struct ec2_security_group *g = &gl->items[k];
+
+			if (!inst->groups[i].id ||
+			    strcmp(g->id, inst->groups[i].id))
+				continue;
+			if (!first)
+				first = g;
+			if (g->name && starts_with(g->name, "gpuctl-"))
+				return g;
+			for (t = 0; t < g->ntags; t++)
+				if (!strcmp(g->tags[t].key, SVC_MANAGED_TAG))
+					return g;
+		}
+	return first;
+}
+
+static int describe_groups(struct gpuctl_ctx *ctx,
+			   const struct ec2_instance *inst,
+			   struct ec2_security_group_list *gl,
+			   struct gpuctl_err *err)
+{
+	struct ec2_describe q = {0};
+	const char **ids;
+	size_t k, n = 0;
+	int rc;
+
+	if (!inst->ngroups)
+		return 0;
+	ids = xcalloc(inst->ngroups, sizeof(*ids));
+	for (k = 0; k < inst->ngroups; k++)
+		if (inst->groups[k].id)
+			ids[n++] = inst->groups[k].id;
+	q.ids = ids;
+	q.nids = n;
+	rc = n ? ec2_describe_security_groups(ctx->ec2, &q, gl, err) : 0;
+	free(ids);
+	return rc;
+}
+
+static int change(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
+		  const struct ec2_security_group_list *gl,
+		  const struct rule_spec *r, struct gpuctl_err *err)
+{
+	const struct ec2_security_group *g = pick_group(gl, inst);
+	struct ec2_rule rule = {0};
+	struct out_table *t = NULL;
+	int rc = -1;
+
+	if (!g) {
+		err_set(err, GPUCTL_ERR_OTHER, "%s has no security group",
+			inst->id);
+		return -1;
+	}
+	if (inst->ngroups > 1 && !ctx->quiet) {
+		struct buf name = BUF_INIT;
+
+		out_sanitize(&name, g->name ? g->name : "");
+		fprintf(stderr,
+			"gpuctl: rules: changing %s (%.100s), one of the %zu "
+			"security groups of %s\n",
+			g->id, name.data, inst->ngroups, inst->id);
+		buf_release(&name);
+	}
+	rule.protocol = r->proto;
+	rule.from_port = r->from;
+	rule.to_port = r->to;
+	rule.cidr = r->cidr;
+	rule.description = r->add ? r->description : NULL;
+	if (r->add && r->egress)
+		rc = ec2_authorize_egress(ctx->ec2, g->id, &rule, err);
+	else if (r->add)
+		rc = ec2_authorize_ingress(ctx->ec2, g->id, &rule, err);
+	else if (r->egress)
+		rc = ec2_revoke_egress(ctx->ec2, g->id, &rule, err);
+	else
+		rc = ec2_revoke_ingress(ctx->ec2, g->id, &rule, err);
+	if (rc) {
+		if (err->code &&
+		    !strcmp(err->code, "InvalidPermission.Duplicate"))
+			err_hint(err, "the rule is already there (see "
+				      "'gpuctl rules')");
+		else if (err->code &&
+			 !strcmp(err->code, "InvalidPermission.NotFound"))
+			err_hint(err, "no rule matches exactly: see 'gpuctl "
+				      "rules' for its protocol, ports and "
+				      "CIDR");
+		goto out;
+	}
+	t = out_table_new(cols, NCOLS);
+	add_rule_row(t, r->egress, g->id, r->proto, r->from, r->to, r->cidr,
+		     rule.description);
+	if (out_table_print(t, ctx->output, "rules", stdout)) {
+		err_set(err, GPUCTL_ERR_IO, "cannot write the output");
+		rc = -1;
+	}
+out:
+	out_table_free(t);
+	return rc;
+}
+
+static int list(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
+		const struct ec2_security_group_list *gl,
+		struct gpuctl_err *err)
+{
+	struct out_table *t = out_table_new(cols, NCOLS);
+	size_t i, k;
+	int rc = 0;
+
+	/* in the instance's order of groups, inbound first */
+	for (i = 0; i < inst->ngroups; i++)
+		for (k = 0; k < gl->n; k++)
+			if (inst->groups[i].id &&
+			    !strcmp(gl->items[k].id, inst->groups[i].id)) {
+				add_group_rows(t, &gl->items[k], 0);
+				add_group_rows(t, &gl->items[k], 1);
+			}
+	if (out_table_print(t, ctx->output, "rules", stdout))
+		rc = err_set(err, GPUCTL_ERR_IO, "cannot write the output");
+	out_table_free(t);
+	return rc;
+}
+
+/* add|remove in|out PROTO PORTS CIDR from args into r; 0 or exit status. */
+static int parse_rule(const char **args, struct rule_spec *r)
+{
+	struct buf why = BUF_INIT;
+	const char *msg = NULL;
+	int status = 0;
+
+	r->add = !strcmp(args[0], "add");
+	if (strcmp(args[1], "in") && strcmp(args[1], "out"))
+		return cmd_usage_error("rules",
+				       "direction must be in or out, not "
+				       "'%.40s'",
+				       args[1]);
+	r->egress = !strcmp(args[1], "out");
+	if (!strcmp(args[2], "tcp") || !strcmp(args[2], "udp") ||
+	    !strcmp(args[2], "icmp"))
+		r->proto = args[2];
+	else if (!strcmp(args[2], "all") || !strcmp(args[2], "-1"))
+		r->proto = "-1";
+	else
+		return cmd_usage_error(
+		    "rules",
+		    "PROTO must be tcp, udp, icmp or all, not "
+		    "'%.40s'",
+		    args[2]);
+	if (parse_ports(r->proto, args[3], &r->from, &r->to, &msg))
+		return cmd_usage_error("rules", "%s ('%.40s')", msg, args[3]);
+	if (parse_cidr(args[4], r, &why))
+		status = cmd_usage_error("rules", "%s", why.data);
+	buf_release(&why);
+	return status;
+}
+
+int cmd_rules(int argc, char **argv, struct gpuctl_ctx *ctx)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct ec2_instance_list l = {0};
+	struct ec2_security_group_list gl = {0};
+	struct state_paths p = {0};
+	struct rule_spec r = {0};
+	const char **args = xcalloc((size_t)argc, sizeof(*args));
+	const char *inst = NULL, *desc = NULL;
+	size_t nargs = 0;
+	int i, k, allow_world = 0, changing, have_paths = 0, status = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--description")) {
+			if (i + 1 >= argc) {
+				status = cmd_usage_error(
+				    "rules", "option --description needs a "
+					     "value");
+				goto out;
+			}
+			desc = argv[++i];
+		} else if (starts_with(a, "--description=")) {
+			desc = a + strlen("--description=");
+		} else if (!strcmp(a, "--allow-world")) {
+			allow_world = 1;
+		} else if (a[0] == '-' && a[1]) {
+			k = cmd_global_option(ctx, argc, argv, &i, &err);
+			if (k < 0)
+				goto fail;
+			if (k)
+				continue;
+			status = cmd_usage_error("rules",
+						 "unknown option '%.100s'", a);
+			goto out;
+		} else {
+			args[nargs++] = a;
+		}
+	}
+	changing =
+	    nargs && (!strcmp(args[0], "add") || !strcmp(args[0], "remove"));
+	if (changing) {
+		if (nargs < 5 || nargs > 6) {
+			status =
+			    cmd_usage_error("rules",
+					    "%s needs in|out PROTO PORTS CIDR "
+					    "[INSTANCE]",
+					    args[0]);
+			goto out;
+		}
+		status = parse_rule(args, &r);
+		if (status)
+			goto out;
+		if (nargs == 6)
+			inst = args[5];
+		if (desc && !r.add) {
+			status = cmd_usage_error(
+			    "rules", "--description goes with add only");
+			goto out;
+		}
+		if (desc && strlen(desc) > 255) {
+			status = cmd_usage_error(
+			    "rules", "the description is longer than 255 "
+				     "characters");
+			goto out;
+		}
+		r.description = desc;
+		if (opens_ssh_to_world(&r) && !allow_world) {
+			fprintf(stderr,
+				"gpuctl: rules: refusing to open port 22 to "
+				"the whole internet (%s)\n"
+				"hint: allow only your address (gpuctl rules "
+				"add in tcp 22 YOUR.IP/32), or pass "
+				"--allow-world if you really mean it\n",
+				r.cidr);
+			status = 2;
+			goto out;
+		}
+	} else {
+		if (nargs > 1) {
+			status = cmd_usage_error(
+			    "rules", "unexpected argument '%.100s'", args[1]);
+			goto out;
+		}
+		if (desc || allow_world) {
+			status = cmd_usage_error(
+			    "rules", "--description and --allow-world go "
+				     "with add");
+			goto out;
+		}
+		inst = nargs ? args[0] : NULL;
+	}
+	if (cmd_ec2(ctx, &err) || state_paths_init(&p, ctx->envp, &err))
+		goto fail;
+	have_paths = 1;
+	if (svc_resolve_instances(ctx->ec2, &p, ctx->cfg.region, &inst,
+				  inst ? 1 : 0, &l, &err) ||
+	    describe_groups(ctx, &l.items[0], &gl, &err) ||
+	    (changing ? change(ctx, &l.items[0], &gl, &r, &err)
+		      : list(ctx, &l.items[0], &gl, &err))) {
+		status = cmd_report(&err, changing ? (r.add ? "rules add failed"
+							    : "rules remove "
+							      "failed")
+						   : "rules failed");
+		goto out;
+	}
+	goto out;
+fail:
+	status = cmd_report(&err, NULL);
+out:
+	if (have_paths)
+		state_paths_release(&p);
+	ec2_security_group_list_release(&gl);
+	ec2_instance_list_release(&l);
+	free(args);
+	err_clear(&err);
+	return status;
+}

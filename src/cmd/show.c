@@ -1,0 +1,314 @@
+/* gpuctl show [INSTANCE]: one instance in detail. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gpuctl/cmd.h"
+#include "gpuctl/ec2.h"
+#include "gpuctl/out.h"
+#include "gpuctl/state.h"
+#include "gpuctl/svc.h"
+#include "gpuctl/util.h"
+
+const char cmd_show_usage[] =
+    "usage: gpuctl show [INSTANCE]\n"
+    "\n"
+    "Shows one instance in detail, one field a line: ID, name, type, state,\n"
+    "image, key pair, public and private addresses, zone, subnet, VPC,\n"
+    "security groups, launch time, uptime, lifecycle (spot or on-demand),\n"
+    "root device and volumes, tags, the login user guessed from the image,\n"
+    "and the private key file when it is on this machine.\n"
+    "\n"
+    "INSTANCE is an instance ID (i-...) or a Name tag; without it, the\n"
+    "instance last launched with gpuctl in this region.\n"
+    "\n"
+    "examples:\n"
+    "  gpuctl show\n"
+    "  gpuctl show my-gpu-box --output table\n"
+    "  gpuctl --output json show i-0123456789abcdef0 | jq .publicDnsName\n"
+    "\n"
+    "Text output is KEY<TAB>VALUE lines with the JSON keys; JSON is one\n"
+    "object (with uptimeSeconds as a number instead of uptime).\n";
+
+enum { SHOW_ALL, SHOW_TEXT, SHOW_JSON };
+
+struct field {
+	const char *title;
+	const char *key;
+	int numeric;
+	int where;
+};
+
+enum {
+	F_ID,
+	F_NAME,
+	F_TYPE,
+	F_STATE,
+	F_REASON,
+	F_IMAGE,
+	F_KEY,
+	F_IP,
+	F_DNS,
+	F_PRIVATE_IP,
+	F_ZONE,
+	F_SUBNET,
+	F_VPC,
+	F_GROUPS,
+	F_LAUNCH,
+	F_UPTIME,
+	F_UPTIME_S,
+	F_LIFECYCLE,
+	F_ROOT,
+	F_VOLUMES,
+	F_TAGS,
+	F_USER,
+	F_KEYFILE,
+	F_COUNT
+};
+
+static const struct field fields[F_COUNT] = {
+    {"Instance ID", "instanceId", 0, SHOW_ALL},
+    {"Name", "name", 0, SHOW_ALL},
+    {"Type", "instanceType", 0, SHOW_ALL},
+    {"State", "instanceState", 0, SHOW_ALL},
+    {"State reason", "stateReason", 0, SHOW_ALL},
+    {"Image", "imageId", 0, SHOW_ALL},
+    {"Key pair", "keyName", 0, SHOW_ALL},
+    {"Public IP", "ipAddress", 0, SHOW_ALL},
+    {"Public DNS", "publicDnsName", 0, SHOW_ALL},
+    {"Private IP", "privateIpAddress", 0, SHOW_ALL},
+    {"Zone", "availabilityZone", 0, SHOW_ALL},
+    {"Subnet", "subnetId", 0, SHOW_ALL},
+    {"VPC", "vpcId", 0, SHOW_ALL},
+    {"Security groups", "securityGroups", 0, SHOW_ALL},
+    {"Launched", "launchTime", 0, SHOW_ALL},
+    {"Uptime", "uptime", 0, SHOW_TEXT},
+    {"Uptime", "uptimeSeconds", 1, SHOW_JSON},
+    {"Lifecycle", "lifecycle", 0, SHOW_ALL},
+    {"Root device", "rootDevice", 0, SHOW_ALL},
+    {"Volumes", "volumes", 0, SHOW_ALL},
+    {"Tags", "tags", 0, SHOW_ALL},
+    {"Login user", "loginUser", 0, SHOW_ALL},
+    {"Key file", "keyFile", 0, SHOW_ALL},
+};
+
+static void iso_time(struct buf *b, long long epoch, const char *sent)
+{
+	struct tm tm;
+	time_t t = (time_t)epoch;
+	char s[32];
+
+	if (epoch > 0 && gmtime_r(&t, &tm) &&
+	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		buf_adds(b, s);
+	else if (sent)
+		buf_adds(b, sent);
+}
+
+/*
+ * The login user of the instance's image, "unknown" when the image is no
+ * longer visible.  Returns 0, or -1 on another error.
+ */
+static int login_user(struct gpuctl_ctx *ctx, const char *image_id,
+		      const char **user, struct gpuctl_err *err)
+{
+	struct ec2_image_list l = {0};
+	struct ec2_describe q = {0};
+	int rc = -1;
+
+	*user = "unknown";
+	if (!image_id)
+		return 0;
+	q.ids = &image_id;
+	q.nids = 1;
+	if (ec2_describe_images(ctx->ec2, &q, &l, err)) {
+		if (err->code && starts_with(err->code, "InvalidAMIID")) {
+			err_clear(err);
+			rc = 0;
+		}
+		goto out;
+	}
+	if (l.n)
+		*user = svc_login_user(&l.items[0]);
+	rc = 0;
+out:
+	ec2_image_list_release(&l);
+	return rc;
+}
+
+/* The key file of the instance's key pair when it is on this machine. */
+static char *key_file(struct gpuctl_ctx *ctx, const char *key_name,
+		      struct gpuctl_err *err)
+{
+	struct state_paths p = {0};
+	char *path = NULL;
+
+	if (!key_name || state_paths_init(&p, ctx->envp, err)) {
+		err_clear(err);
+		return NULL;
+	}
+	path = state_key_path(&p, ctx->cfg.region, key_name);
+	if (access(path, F_OK)) {
+		free(path);
+		path = NULL;
+	}
+	state_paths_release(&p);
+	return path;
+}
+
+static int show(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
+		struct gpuctl_err *err)
+{
+	struct buf v[F_COUNT];
+	const char *cells[F_COUNT];
+	struct out_column cols[F_COUNT];
+	struct out_table *t = NULL;
+	const char *user = NULL;
+	char *keyfile = NULL;
+	size_t k, n = 0;
+	long long now = (long long)time(NULL);
+	int running = i->state_name && !strcmp(i->state_name, "running");
+	int rc = -1;
+
+	for (k = 0; k < F_COUNT; k++)
+		buf_init(&v[k]);
+	if (login_user(ctx, i->image_id, &user, err))
+		goto out;
+	keyfile = key_file(ctx, i->key_name, err);
+
+	buf_adds(&v[F_ID], i->id);
+	if (ec2_instance_tag(i, "Name"))
+		buf_adds(&v[F_NAME], ec2_instance_tag(i, "Name"));
+	if (i->instance_type)
+		buf_adds(&v[F_TYPE], i->instance_type);
+	if (i->state_name)
+		buf_adds(&v[F_STATE], i->state_name);
+	if (i->state_reason_message)
+		buf_adds(&v[F_REASON], i->state_reason_message);
+	if (i->image_id)
+		buf_adds(&v[F_IMAGE], i->image_id);
+	if (i->key_name)
+		buf_adds(&v[F_KEY], i->key_name);
+	if (i->public_ip)
+		buf_adds(&v[F_IP], i->public_ip);
+	if (i->public_dns)
+		buf_adds(&v[F_DNS], i->public_dns);
+	if (i->private_ip)
+		buf_adds(&v[F_PRIVATE_IP], i->private_ip);
+	if (i->availability_zone)
+		buf_adds(&v[F_ZONE], i->availability_zone);
+	if (i->subnet_id)
+		buf_adds(&v[F_SUBNET], i->subnet_id);
+	if (i->vpc_id)
+		buf_adds(&v[F_VPC], i->vpc_id);
+	for (k = 0; k < i->ngroups; k++) {
+		buf_addf(&v[F_GROUPS], "%s%s", k ? ", " : "",
+			 i->groups[k].id ? i->groups[k].id : "?");
+		if (i->groups[k].name)
+			buf_addf(&v[F_GROUPS], "(%s)", i->groups[k].name);
+	}
+	iso_time(&v[F_LAUNCH], i->launch_epoch, i->launch_time);
+	if (running && i->launch_epoch > 0) {
+		out_duration(&v[F_UPTIME], now - i->launch_epoch);
+		buf_addf(&v[F_UPTIME_S], "%lld",
+			 now > i->launch_epoch ? now - i->launch_epoch : 0);
+	}
+	buf_adds(&v[F_LIFECYCLE], i->lifecycle ? i->lifecycle : "on-demand");
+	if (i->root_device_name) {
+		buf_adds(&v[F_ROOT], i->root_device_name);
+		for (k = 0; k < i->ndevices; k++)
+			if (i->devices[k].volume_id &&
+			    !strcmp(i->devices[k].device_name,
+				    i->root_device_name))
+				buf_addf(&v[F_ROOT], " (%s)",
+					 i->devices[k].volume_id);
+	}
+	for (k = 0; k < i->ndevices; k++)
+		buf_addf(&v[F_VOLUMES], "%s%s (%s)", k ? ", " : "",
+			 i->devices[k].volume_id ? i->devices[k].volume_id
+						 : "?",
+			 i->devices[k].device_name);
+	for (k = 0; k < i->ntags; k++)
+		buf_addf(&v[F_TAGS], "%s%s=%s", k ? ", " : "", i->tags[k].key,
+			 i->tags[k].value);
+	buf_adds(&v[F_USER], user);
+	if (keyfile)
+		buf_adds(&v[F_KEYFILE], keyfile);
+
+	for (k = 0; k < F_COUNT; k++) {
+		int w = fields[k].where;
+
+		if ((w == SHOW_JSON && ctx->output != OUT_JSON) ||
+		    (w == SHOW_TEXT && ctx->output == OUT_JSON))
+			continue;
+		cols[n].title = fields[k].title;
+		cols[n].json_key = fields[k].key;
+		cols[n].numeric = fields[k].numeric;
+		cells[n] = v[k].len ? v[k].data : NULL;
+		n++;
+	}
+	t = out_table_new(cols, n);
+	out_table_add(t, cells);
+	if (out_record_print(t, ctx->output, NULL, stdout)) {
+		err_set(err, GPUCTL_ERR_IO, "cannot write the output");
+		goto out;
+	}
+	rc = 0;
+out:
+	out_table_free(t);
+	free(keyfile);
+	for (k = 0; k < F_COUNT; k++)
+		buf_release(&v[k]);
+	return rc;
+}
+
+int cmd_show(int argc, char **argv, struct gpuctl_ctx *ctx)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct ec2_instance_list l = {0};
+	struct state_paths p = {0};
+	const char *arg = NULL;
+	int i, r, have_paths = 0, status = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1]) {
+			r = cmd_global_option(ctx, argc, argv, &i, &err);
+			if (r < 0)
+				goto fail;
+			if (r)
+				continue;
+			status = cmd_usage_error(
+			    "show", "unknown option '%.100s'", argv[i]);
+			goto out;
+		}
+		if (arg) {
+			status = cmd_usage_error(
+			    "show", "one INSTANCE at a time ('%.100s')",
+			    argv[i]);
+			goto out;
+		}
+		arg = argv[i];
+	}
+	if (cmd_ec2(ctx, &err))
+		goto fail;
+	if (state_paths_init(&p, ctx->envp, &err))
+		goto fail;
+	have_paths = 1;
+	if (svc_resolve_instances(ctx->ec2, &p, ctx->cfg.region, &arg,
+				  arg ? 1 : 0, &l, &err) ||
+	    show(ctx, &l.items[0], &err)) {
+		status = cmd_report(&err, "show failed");
+		goto out;
+	}
+	goto out;
+fail:
+	status = cmd_report(&err, NULL);
+out:
+	if (have_paths)
+		state_paths_release(&p);
+	ec2_instance_list_release(&l);
+	err_clear(&err);
+	return status;
+}

@@ -1,0 +1,147 @@
+/* gpuctl ssh-config [INSTANCE]: an OpenSSH Host block for the instance. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpuctl/cmd.h"
+#include "gpuctl/ec2.h"
+#include "gpuctl/log.h"
+#include "gpuctl/ssh.h"
+#include "gpuctl/state.h"
+#include "gpuctl/svc.h"
+
+const char cmd_ssh_config_usage[] =
+    "usage: gpuctl ssh-config [INSTANCE] [-l USER] [-i KEY]\n"
+    "\n"
+    "Prints an OpenSSH Host block for the instance (HostName, User, "
+    "IdentityFile,\n"
+    "UserKnownHostsFile with gpuctl's verified host key, "
+    "StrictHostKeyChecking\n"
+    "yes), so that ssh, scp, rsync and editors can reuse it:\n"
+    "\n"
+    "  gpuctl ssh-config >> ~/.ssh/config\n"
+    "  gpuctl ssh-config my-gpu > gpu.conf && ssh -F gpu.conf my-gpu\n";
+
+/* A Host alias OpenSSH takes as it is: the Name, else the ID. */
+static char *host_alias(const struct ec2_instance *i)
+{
+	const char *name = ec2_instance_tag(i, "Name");
+	struct buf b = BUF_INIT;
+	const char *p;
+
+	for (p = name; p && *p && b.len < 64; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.", *p))
+			buf_addch(&b, *p);
+	if (!b.len)
+		buf_adds(&b, i->id);
+	return buf_detach(&b, NULL);
+}
+
+/* ssh_config values are split on blanks: quote a path that has some. */
+static void add_path(struct buf *b, const char *key, const char *path)
+{
+	buf_addf(b, "  %s ", key);
+	if (strpbrk(path, " \t"))
+		buf_addf(b, "\"%s\"\n", path);
+	else
+		buf_addf(b, "%s\n", path);
+}
+
+int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct cmd_ssh_wait w = {0};
+	struct ec2_instance_list found = {0};
+	struct state_paths paths = {0};
+	struct ssh_session *s;
+	const struct ec2_instance *inst;
+	const char *instance = NULL;
+	char *alias = NULL, *key = NULL, *kh = NULL, *user = NULL;
+	struct buf b = BUF_INIT;
+	int status = 1, i, r;
+
+	for (i = 1; i < argc; i++) {
+		r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
+		if (!r && argv[i][0] == '-')
+			r = cmd_global_option(ctx, argc, argv, &i, &err);
+		if (r < 0) {
+			status =
+			    cmd_usage_error("ssh-config", "%s", err.message);
+			goto out;
+		}
+		if (r)
+			continue;
+		if (argv[i][0] == '-' || instance) {
+			status = cmd_usage_error(
+			    "ssh-config", "unexpected '%.100s'", argv[i]);
+			goto out;
+		}
+		instance = argv[i];
+	}
+	if (cmd_ec2(ctx, &err) || state_paths_init(&paths, ctx->envp, &err) ||
+	    svc_resolve_instances(ctx->ec2, &paths, ctx->cfg.region,
+				  instance ? &instance : NULL, instance ? 1 : 0,
+				  &found, &err))
+		goto fail;
+	inst = &found.items[0];
+	if (!inst->public_ip) {
+		err_set(&err, GPUCTL_ERR_OTHER, "%s has no public address (%s)",
+			inst->id, inst->state_name ? inst->state_name : "?");
+		goto fail;
+	}
+	/*
+	 * Connect once, so that known_hosts holds the verified host key the
+	 * block points OpenSSH at; this also checks user and key.
+	 */
+	s = cmd_ssh_connect(ctx, inst, &w, &err);
+	if (!s) {
+		cmd_report(&err, "ssh-config");
+		status = 255;
+		goto out;
+	}
+	ssh_close(s);
+	alias = host_alias(inst);
+	kh = state_known_hosts_path(&paths);
+	key = w.key_path ? xstrdup(w.key_path)
+			 : state_key_path(&paths, ctx->cfg.region,
+					  inst->key_name ? inst->key_name : "");
+	if (w.user) {
+		user = xstrdup(w.user);
+	} else {
+		struct ec2_image_list il = {0};
+		struct ec2_describe q = {0};
+
+		q.ids = (const char *const *)&inst->image_id;
+		q.nids = inst->image_id ? 1 : 0;
+		if (q.nids && !ec2_describe_images(ctx->ec2, &q, &il, &err) &&
+		    il.n)
+			user = xstrdup(svc_login_user(&il.items[0]));
+		else
+			user = xstrdup(svc_login_user(NULL));
+		err_clear(&err);
+		ec2_image_list_release(&il);
+	}
+	buf_addf(&b, "Host %s\n", alias);
+	buf_addf(&b, "  HostName %s\n", inst->public_ip);
+	buf_addf(&b, "  User %s\n", user);
+	add_path(&b, "IdentityFile", key);
+	buf_adds(&b, "  IdentitiesOnly yes\n");
+	add_path(&b, "UserKnownHostsFile", kh);
+	buf_adds(&b, "  StrictHostKeyChecking yes\n");
+	fputs(b.data, stdout);
+	status = 0;
+	goto out;
+fail:
+	status = cmd_report(&err, "ssh-config");
+out:
+	buf_release(&b);
+	free(alias);
+	free(key);
+	free(kh);
+	free(user);
+	ec2_instance_list_release(&found);
+	state_paths_release(&paths);
+	err_clear(&err);
+	return status;
+}
