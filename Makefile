@@ -67,10 +67,15 @@ e2e-check: gpuctl
 	GPUCTL_BIN=$(CURDIR)/$(BUILD)/gpuctl $(PYTEST) -q -p no:cacheprovider \
 		tests/e2e
 
+# Extra suites (fuzz corpus replay, the fault campaign...) add themselves
+# to CHECK_EXTRA from mk/*.mk.
+CHECK_EXTRA ?=
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-check
 	$(MAKE) e2e-check
+	$(if $(strip $(CHECK_EXTRA)),$(MAKE) $(CHECK_EXTRA))
 
 # The same tests, built into build-asan/ with ASan and UBSan.
 asan-check: deps
@@ -105,5 +110,8 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# Targets of their own: benchmarks, fuzzing, the fault campaign.
+-include $(sort $(wildcard mk/*.mk))
 
 -include $(OBJS:.o=.d) $(TEST_BINS:=.d)

@@ -123,6 +123,18 @@ static int make_target(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 	return 0;
 }
 
+/* 1 when the private key file holds an RSA key. */
+static int is_rsa_key(const char *path)
+{
+	struct buf b = BUF_INIT;
+	int rsa = 0;
+
+	if (!read_file(path, &b))
+		rsa = strstr(b.data, "BEGIN RSA PRIVATE KEY") != NULL;
+	buf_release_secret(&b);
+	return rsa;
+}
+
 /* Does any inbound rule of the instance's groups admit ip on TCP 22? */
 static int group_admits(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 			const char *ip)
@@ -187,7 +199,15 @@ static void diagnose(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 			ec2_describe_images(ctx->ec2, &q, &x->images, &e2);
 			err_clear(&e2);
 		}
-		if (!x->key_path || stat(x->key_path, &st))
+		if (x->key_path && is_rsa_key(x->key_path))
+			buf_addf(&why,
+				 "%s is an RSA key: libssh2 1.10 signs "
+				 "RSA logins with ssh-rsa (SHA-1), which "
+				 "OpenSSH 8.8 and later refuse; launch "
+				 "with an ed25519 key pair (the default), "
+				 "or pass -i with an ed25519 key",
+				 x->key_path);
+		else if (!x->key_path || stat(x->key_path, &st))
 			buf_addf(&why,
 				 "the private key of key pair %s is not "
 				 "in %s (wrong key?); pass -i KEY",
