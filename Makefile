@@ -33,6 +33,13 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
+# Quiet by default, as git's build; V=1 shows the commands.
+V ?= 0
+ifeq ($(V),0)
+QUIET_CC = @echo "  CC      $@";
+QUIET_LINK = @echo "  LINK    $@";
+endif
+
 .PHONY: all check unit-check e2e-check asan-check install uninstall clean \
 	format format-check deps demo bench
 
@@ -42,15 +49,15 @@ gpuctl: $(BUILD)/gpuctl
 	cp $< $@
 
 $(BUILD)/gpuctl: $(OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DGPUCTL_VERSION='"$(VERSION)"' -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -DGPUCTL_VERSION='"$(VERSION)"' -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LIB_OBJS) \
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LIB_OBJS) \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 deps:

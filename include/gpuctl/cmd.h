@@ -94,6 +94,10 @@ struct ssh_session *cmd_ssh_connect(struct gpuctl_ctx *ctx,
 				    const struct cmd_ssh_wait *w,
 				    struct gpuctl_err *err);
 
+/* The login user for inst: user when set, else guessed from its AMI. */
+char *cmd_login_user(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
+		     const char *user);
+
 /*
  * Consumes -l USER, -i KEY or --accept-new-hostkey at argv[*i] into w:
  * 1 when it did, 0 when argv[*i] is none of them, -1 on a missing value.

@@ -66,6 +66,17 @@ int svc_wait_snapshots(struct ec2_client *ec2, const char *const *ids,
 const char *svc_login_user(const struct ec2_image *img);
 
 /*
+ * The image instance i was launched from, looked up and appended to out.
+ * NULL when i names no image or EC2 no longer shows it (deregistered
+ * images vanish: that is no error); NULL with err filled on another
+ * error.  The image belongs to out.
+ */
+const struct ec2_image *svc_instance_image(struct ec2_client *ec2,
+					   const struct ec2_instance *i,
+					   struct ec2_image_list *out,
+					   struct gpuctl_err *err);
+
+/*
  * The caller's public IPv4 address as a.b.c.d: GPUCTL_CALLER_IP from envp
  * when set (tests), else https://checkip.amazonaws.com.  *ip belongs to
  * the caller.

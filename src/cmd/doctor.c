@@ -269,9 +269,9 @@ static void check_user(struct gpuctl_ctx *ctx, struct checks *c,
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_image_list l = {0};
-	struct ec2_describe q = {0};
 	struct buf msg = BUF_INIT;
 	const char *id = i->image_id;
+	const struct ec2_image *img;
 
 	if (!id) {
 		check(c, "user", "WARN",
@@ -279,20 +279,17 @@ static void check_user(struct gpuctl_ctx *ctx, struct checks *c,
 		      "ec2-user ('gpuctl ssh -l USER')");
 		return;
 	}
-	q.ids = &id;
-	q.nids = 1;
-	if (ec2_describe_images(ctx->ec2, &q, &l, &err) || !l.n) {
-		if (err.kind != GPUCTL_ERR_NONE &&
-		    !(err.code && starts_with(err.code, "InvalidAMIID")))
+	img = svc_instance_image(ctx->ec2, i, &l, &err);
+	if (!img) {
+		if (err.kind != GPUCTL_ERR_NONE)
 			err_text(&msg, &err);
 		check(c, "user", "WARN",
 		      "image %s is not visible%s%s: try ubuntu or ec2-user "
 		      "('gpuctl ssh -l USER')",
 		      id, msg.len ? ": " : "", msg.data);
 	} else {
-		check(c, "user", "OK", "%s (image %.100s)",
-		      svc_login_user(&l.items[0]),
-		      l.items[0].name ? l.items[0].name : id);
+		check(c, "user", "OK", "%s (image %.100s)", svc_login_user(img),
+		      img->name ? img->name : id);
 	}
 	buf_release(&msg);
 	ec2_image_list_release(&l);

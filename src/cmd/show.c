@@ -111,31 +111,15 @@ static void iso_time(struct buf *b, long long epoch, const char *sent)
  * The login user of the instance's image, "unknown" when the image is no
  * longer visible.  Returns 0, or -1 on another error.
  */
-static int login_user(struct gpuctl_ctx *ctx, const char *image_id,
+static int login_user(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 		      const char **user, struct gpuctl_err *err)
 {
 	struct ec2_image_list l = {0};
-	struct ec2_describe q = {0};
-	int rc = -1;
+	const struct ec2_image *img = svc_instance_image(ctx->ec2, i, &l, err);
 
-	*user = "unknown";
-	if (!image_id)
-		return 0;
-	q.ids = &image_id;
-	q.nids = 1;
-	if (ec2_describe_images(ctx->ec2, &q, &l, err)) {
-		if (err->code && starts_with(err->code, "InvalidAMIID")) {
-			err_clear(err);
-			rc = 0;
-		}
-		goto out;
-	}
-	if (l.n)
-		*user = svc_login_user(&l.items[0]);
-	rc = 0;
-out:
+	*user = img ? svc_login_user(img) : "unknown";
 	ec2_image_list_release(&l);
-	return rc;
+	return err->kind == GPUCTL_ERR_NONE ? 0 : -1;
 }
 
 /* The key file of the instance's key pair when it is on this machine. */
@@ -174,7 +158,7 @@ static int show(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 
 	for (k = 0; k < F_COUNT; k++)
 		buf_init(&v[k]);
-	if (login_user(ctx, i->image_id, &user, err))
+	if (login_user(ctx, i, &user, err))
 		goto out;
 	keyfile = key_file(ctx, i->key_name, err);
 

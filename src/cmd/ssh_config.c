@@ -106,22 +106,7 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	key = w.key_path ? xstrdup(w.key_path)
 			 : state_key_path(&paths, ctx->cfg.region,
 					  inst->key_name ? inst->key_name : "");
-	if (w.user) {
-		user = xstrdup(w.user);
-	} else {
-		struct ec2_image_list il = {0};
-		struct ec2_describe q = {0};
-
-		q.ids = (const char *const *)&inst->image_id;
-		q.nids = inst->image_id ? 1 : 0;
-		if (q.nids && !ec2_describe_images(ctx->ec2, &q, &il, &err) &&
-		    il.n)
-			user = xstrdup(svc_login_user(&il.items[0]));
-		else
-			user = xstrdup(svc_login_user(NULL));
-		err_clear(&err);
-		ec2_image_list_release(&il);
-	}
+	user = cmd_login_user(ctx, inst, w.user);
 	buf_addf(&b, "Host %s\n", alias);
 	buf_addf(&b, "  HostName %s\n", inst->public_ip);
 	buf_addf(&b, "  User %s\n", user);

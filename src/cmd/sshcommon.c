@@ -43,24 +43,32 @@ static char *login_user(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 			const struct cmd_ssh_wait *w, struct target *x)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct ec2_describe q = {0};
 	const struct ec2_image *img = w ? w->image : NULL;
 
 	if (w && w->user)
 		return xstrdup(w->user);
-	if (!img && i->image_id) {
-		q.ids = (const char *const *)&i->image_id;
-		q.nids = 1;
-		if (!ec2_describe_images(ctx->ec2, &q, &x->images, &err) &&
-		    x->images.n)
-			img = &x->images.items[0];
-		err_clear(&err);
-	}
+	if (!img)
+		img = svc_instance_image(ctx->ec2, i, &x->images, &err);
+	err_clear(&err);
 	if (!img)
 		log_warn("cannot see image %s to guess the login user; "
 			 "trying ec2-user (pass -l USER)",
 			 i->image_id ? i->image_id : "?");
 	return xstrdup(svc_login_user(img));
+}
+
+char *cmd_login_user(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
+		     const char *user)
+{
+	struct cmd_ssh_wait w = {0};
+	struct target x;
+	char *u;
+
+	memset(&x, 0, sizeof(x));
+	w.user = user;
+	u = login_user(ctx, i, &w, &x);
+	ec2_image_list_release(&x.images);
+	return u;
 }
 
 /* Host key fingerprints from the console output, when it shows them. */
@@ -191,14 +199,9 @@ static void diagnose(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 				    strstr(err->message, "denied"));
 
 	if (auth) {
-		if (!x->images.n && i->image_id) {
-			struct ec2_describe q = {0};
-
-			q.ids = (const char *const *)&i->image_id;
-			q.nids = 1;
-			ec2_describe_images(ctx->ec2, &q, &x->images, &e2);
-			err_clear(&e2);
-		}
+		if (!x->images.n)
+			svc_instance_image(ctx->ec2, i, &x->images, &e2);
+		err_clear(&e2);
 		if (x->key_path && is_rsa_key(x->key_path))
 			buf_addf(&why,
 				 "%s is an RSA key: libssh2 1.10 signs "

@@ -307,6 +307,26 @@ out:
 	return rc;
 }
 
+const struct ec2_image *svc_instance_image(struct ec2_client *ec2,
+					   const struct ec2_instance *i,
+					   struct ec2_image_list *out,
+					   struct gpuctl_err *err)
+{
+	struct ec2_describe q = {0};
+	size_t before = out->n;
+
+	if (!i->image_id)
+		return NULL;
+	q.ids = (const char *const *)&i->image_id;
+	q.nids = 1;
+	if (ec2_describe_images(ec2, &q, out, err)) {
+		if (err->code && starts_with(err->code, "InvalidAMIID"))
+			err_clear(err);
+		return NULL;
+	}
+	return out->n > before ? &out->items[before] : NULL;
+}
+
 static int icontains(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);

@@ -286,6 +286,46 @@ static void parse_data(const char *name, struct nvsmi_list *l, int want_rc,
 	free(t);
 }
 
+/*
+ * Recorded by running gpuctl test's own GPU check (NVSMI_QUERY_COMMAND)
+ * and nvidia-smi -L on a machine with one H200 (recorded-on.txt says
+ * when and with which driver): the parsed values must agree with the -L
+ * listing, the summary table and the driver report recorded beside them.
+ */
+static void test_recorded_gpu_check(void **state)
+{
+	struct nvsmi_list q = NVSMI_LIST_INIT, l = NVSMI_LIST_INIT;
+	struct gpuctl_err e = GPUCTL_ERR_INIT;
+	struct buf want = BUF_INIT;
+	size_t len;
+	char *summary, *about;
+
+	(void)state;
+	parse_data("recorded-h200/nvidia-smi-query.csv", &q, 0, &e);
+	parse_data("recorded-h200/nvidia-smi-L.txt", &l, 0, &e);
+	summary =
+	    slurp(data_dir(), "nvsmi/recorded-h200", "nvidia-smi.txt", &len);
+	about =
+	    slurp(data_dir(), "nvsmi/recorded-h200", "recorded-on.txt", &len);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(q.gpus[0].index, 0);
+	assert_string_equal(q.gpus[0].name, l.gpus[0].name);
+	assert_string_equal(q.gpus[0].uuid, l.gpus[0].uuid);
+	assert_true(strstr(q.gpus[0].name, "H200") != NULL);
+	buf_addf(&want, "DRIVER version      : %s", q.gpus[0].driver_version);
+	assert_non_null(strstr(about, want.data));
+	buf_reset(&want);
+	buf_addf(&want, "%lldMiB", q.gpus[0].memory_total_mib);
+	assert_non_null(strstr(summary, want.data));
+	assert_true(q.gpus[0].power_draw_w > 0);
+	buf_release(&want);
+	free(summary);
+	free(about);
+	nvsmi_list_release(&q);
+	nvsmi_list_release(&l);
+}
+
 static void test_multi_gpu(void **state)
 {
 	struct nvsmi_list l = NVSMI_LIST_INIT;
@@ -461,6 +501,7 @@ int main(void)
 	    cmocka_unit_test(test_fixture_csv),
 	    cmocka_unit_test(test_fixture_list),
 	    cmocka_unit_test(test_fixture_summary_agrees),
+	    cmocka_unit_test(test_recorded_gpu_check),
 	    cmocka_unit_test(test_multi_gpu),
 	    cmocka_unit_test(test_na_fields_crlf),
 	    cmocka_unit_test(test_reordered_quoted),
