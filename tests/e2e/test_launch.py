@@ -211,3 +211,51 @@ def test_launch_waits_for_ssh_then_ssh_works(sim_factory):
     q = gpuctl(sim, "ssh", iid, "--", "whoami", env=env)
     assert q.returncode == 0, q.stderr
     assert q.stdout == "ubuntu\n"
+
+
+def test_count_spot_subnet(sim_factory, aws):
+    sim = sim_factory(boot_delay=0.2, ssh_delay=0.1)
+    env = launch_env(sim)
+    subnets = aws("describe-subnets", sim=sim)["Subnets"]
+    sub = sorted(subnets, key=lambda s: s["AvailabilityZone"])[-1]
+    p = gpuctl(sim, "launch", "--ami", "vict0rsch-1.0", "--type",
+               "g4dn.xlarge", "--count", "2", "--spot", "--subnet",
+               sub["SubnetId"], "--name", "pair", "--volume-size", "40",
+               "--wait", "running", env=env)
+    assert p.returncode == 0, p.stderr
+    ids = p.stdout.split()
+    assert len(ids) == 2 and all(re.fullmatch(r"i-[0-9a-f]+", i) for i in ids)
+    d = aws("describe-instances", "--instance-ids", *ids, sim=sim)
+    insts = [i for r in d["Reservations"] for i in r["Instances"]]
+    assert {i["InstanceId"] for i in insts} == set(ids)
+    for i in insts:
+        assert i["InstanceLifecycle"] == "spot"
+        assert i["SubnetId"] == sub["SubnetId"]
+        assert i["Placement"]["AvailabilityZone"] == sub["AvailabilityZone"]
+        assert {"Key": "Name", "Value": "pair"} in i["Tags"]
+    vols = sim.state()["us-west-1"]["volumes"].values()
+    assert sorted(v["size"] for v in vols if v["instance"] in ids) == [40, 40]
+
+
+def test_volume_smaller_than_image_refused(sim):
+    p = gpuctl(sim, "launch", "--ami", "Deep Learning AMI GPU PyTorch*",
+               "--type", "g4dn.xlarge", "--volume-size", "16",
+               env=launch_env(sim))
+    assert p.returncode == 1
+    assert "at least 75 GiB" in p.stderr and "--volume-size 75" in p.stderr
+
+
+def test_launch_test_runs_the_scripts(sim_factory, tmp_path):
+    sim = sim_factory(boot_delay=0.2, ssh_delay=0.2)
+    ud = tmp_path / "ud"
+    ud.write_text("GPUCTL_SIM_FAIL_TEST=tensorflow\n")
+    p = gpuctl(sim, "launch", "--ami", "vict0rsch-1.0", "--type",
+               "g2.2xlarge", "--user-data", ud, "--test",
+               env=launch_env(sim), timeout=120)
+    assert p.returncode == 1, p.stderr           # a test script failed
+    lines = p.stdout.splitlines()
+    assert re.fullmatch(r"i-[0-9a-f]+", lines[0])
+    rows = {line.split("\t")[0]: line.split("\t")[1] for line in lines[1:]}
+    assert rows["test_tensorflow.sh"] == "fail"
+    assert rows["test_pytorch.sh"] == "pass"
+    assert rows["gpu (nvidia-smi)"] == "pass"

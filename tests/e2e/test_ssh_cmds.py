@@ -334,3 +334,41 @@ def test_interactive_shell_in_tmux(box, tmp_path):
         assert "back:-icanon" not in out
     finally:
         tmux("kill-server")
+
+
+def test_forced_pty_for_a_command(box):
+    sim, env, _ = box
+    p = gpuctl(sim, "ssh", "-t", "--", "tty", env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().startswith("/dev/pts/")
+    p = gpuctl(sim, "ssh", "--", "tty", env=env)
+    assert p.stdout.strip() == "not a tty"
+
+
+def test_key_from_ssh_agent(box, tmp_path):
+    sim, env, _ = box
+    key = next((Path(env["XDG_CONFIG_HOME"]) / "gpuctl" / "keys" /
+                "us-west-1").glob("*.pem"))
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)],
+                             stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while not sock.exists():
+            assert time.time() < deadline
+            time.sleep(0.05)
+        aenv = dict(env, SSH_AUTH_SOCK=str(sock))
+        subprocess.run(["ssh-add", str(key)], env=aenv, check=True,
+                       capture_output=True)
+        # no key file given and the default one hidden: only the agent
+        hidden = key.with_suffix(".hidden")
+        key.rename(hidden)
+        try:
+            p = gpuctl(sim, "ssh", "--", "echo", "agent", env=aenv)
+            assert p.returncode == 0, p.stderr
+            assert p.stdout == "agent\n"
+        finally:
+            hidden.rename(key)
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
