@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev
 libssh2-1-dev libjansson-dev libcmocka-dev python3 python3-pytest
 python3-botocore awscli openssh-server openssh-client clang-format
-ca-certificates procps tmux jq faketime openssl"
+ca-certificates procps tmux jq faketime openssl clang-14 libclang-rt-14-dev
+valgrind time"
 
 missing=""
 for p in $PKGS; do

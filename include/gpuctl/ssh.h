@@ -46,6 +46,13 @@ struct ssh_target {
 	 * have, from the instance's console output; NULL-terminated, or NULL.
 	 */
 	const char *const *pinned;
+	/*
+	 * The instance was launched just now: an entry of known_hosts for its
+	 * address can only be an earlier instance's (EC2 reuses addresses),
+	 * and is replaced when the key presented matches a pinned
+	 * fingerprint.  Without such a match a changed key is refused.
+	 */
+	int new_instance;
 	long connect_timeout_ms; /* 0: 10 s */
 };
 

@@ -408,21 +408,52 @@ static int key_tag_matches(const struct ec2_key_pair *k, const char *token)
 	return 0;
 }
 
+/*
+ * KEY.pem.creating holds the tag of a key pair being created: a launch
+ * interrupted between CreateKeyPair and the private key on disk leaves it,
+ * and the next one knows the key pair for its own, lost, and makes it again.
+ */
+static char *creating_path(const struct launch *l)
+{
+	return xasprintf("%s.creating", l->key_path);
+}
+
+/* 1 when key pair k is the one an interrupted launch was creating. */
+static int key_was_being_created(const struct launch *l,
+				 const struct ec2_key_pair *k)
+{
+	struct buf b = BUF_INIT;
+	char *path = creating_path(l);
+	int r = 0;
+
+	if (!read_file(path, &b) && b.len) {
+		if (b.data[b.len - 1] == '\n')
+			b.data[--b.len] = '\0';
+		r = key_tag_matches(k, b.data);
+	}
+	buf_release(&b);
+	free(path);
+	return r;
+}
+
 static int create_key(struct launch *l, struct gpuctl_err *err)
 {
 	struct ec2_key_pair kp = {0};
 	struct ec2_param tags[2] = {{SVC_MANAGED_TAG, "true"},
 				    {"gpuctl:launch", l->nonce}};
 	struct buf pem = BUF_INIT;
+	char *creating = creating_path(l);
 	int rc = -1, tries;
 
+	if (state_write_private(creating, l->nonce, strlen(l->nonce), 0, err))
+		goto out;
 	for (tries = 0; tries < 2; tries++) {
 		if (!ec2_create_key_pair(l->ctx->ec2, l->key_name,
 					 l->o.key_type, tags, 2, &kp, err))
 			break;
 		ec2_key_pair_release(&kp);
 		if (!err->code || strcmp(err->code, "InvalidKeyPair.Duplicate"))
-			return -1;
+			goto out;
 		/*
 		 * Ours, made by a request whose answer was lost (the key
 		 * material with it): delete it and make it again.
@@ -441,17 +472,17 @@ static int create_key(struct launch *l, struct gpuctl_err *err)
 			ec2_key_pair_list_release(&kl);
 			err_clear(&e2);
 			if (!ours)
-				return -1;
+				goto out;
 			err_clear(err);
 			log_info("key pair %s was made by a request whose "
 				 "answer was lost: making it again",
 				 l->key_name);
 			if (ec2_delete_key_pair(l->ctx->ec2, l->key_name, err))
-				return -1;
+				goto out;
 		}
 	}
 	if (tries == 2)
-		return -1;
+		goto out;
 	if (!kp.material || !kp.material_len) {
 		err_set(err, GPUCTL_ERR_PARSE,
 			"CreateKeyPair answered without key material");
@@ -476,6 +507,10 @@ static int create_key(struct launch *l, struct gpuctl_err *err)
 		 l->key_path);
 	rc = 0;
 out:
+	/* kept while a key pair of ours may be lost */
+	if (rc == 0)
+		unlink(creating);
+	free(creating);
 	buf_release_secret(&pem);
 	ec2_key_pair_release(&kp);
 	return rc;
@@ -515,6 +550,15 @@ static int ensure_key(struct launch *l, struct gpuctl_err *err)
 				 l->key_name, l->ctx->cfg.region, aside);
 			free(aside);
 		}
+		rc = create_key(l, err);
+		goto out;
+	}
+	if (!have_local && kl.n && key_was_being_created(l, &kl.items[0])) {
+		log_info("key pair %s was made by an interrupted launch "
+			 "before its private key was saved: making it again",
+			 l->key_name);
+		if (ec2_delete_key_pair(l->ctx->ec2, l->key_name, err))
+			goto out;
 		rc = create_key(l, err);
 		goto out;
 	}

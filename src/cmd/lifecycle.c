@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
+#include "gpuctl/log.h"
 #include "gpuctl/out.h"
 #include "gpuctl/state.h"
 #include "gpuctl/svc.h"
@@ -210,6 +212,61 @@ static void snapshot_add(struct lc_snapshots *s, const char *id,
 	x->device = xstrdup(dev);
 }
 
+/* How long a snapshot left by an interrupted terminate --snapshot is adopted
+ * by the next run instead of taking another. */
+#define ADOPT_SNAPSHOT_S (10 * 60)
+
+/*
+ * The snapshots gpuctl took of volume vol (device dev) of instance id, not
+ * failed, oldest first.  A CreateSnapshot whose answer was lost and retried,
+ * or an interrupted run, leaves one behind.
+ */
+static int own_snapshots(struct gpuctl_ctx *ctx, const char *id,
+			 const char *vol, const char *dev,
+			 struct ec2_snapshot_list *out, struct gpuctl_err *err)
+{
+	const char *self = "self";
+	struct ec2_filter f[3] = {
+	    {"volume-id", &vol, 1},
+	    {"tag:gpuctl:instance", &id, 1},
+	    {"tag:gpuctl:device", &dev, 1},
+	};
+	struct ec2_describe q = {0};
+	size_t k, n = 0;
+
+	q.filters = f;
+	q.nfilters = 3;
+	q.owners = &self;
+	q.nowners = 1;
+	if (ec2_describe_snapshots(ctx->ec2, &q, out, err))
+		return -1;
+	for (k = 0; k < out->n; k++) {
+		struct ec2_snapshot t;
+
+		if (out->items[k].state &&
+		    !strcmp(out->items[k].state, "error"))
+			continue;
+		t = out->items[n];
+		out->items[n++] = out->items[k];
+		out->items[k] = t;
+	}
+	while (out->n > n)
+		ec2_snapshot_release(&out->items[--out->n]);
+	for (k = 1; k < n; k++) { /* oldest first: an insertion sort */
+		size_t j = k;
+
+		while (j > 0 && out->items[j - 1].start_epoch >
+				    out->items[j].start_epoch) {
+			struct ec2_snapshot t = out->items[j];
+
+			out->items[j] = out->items[j - 1];
+			out->items[j - 1] = t;
+			j--;
+		}
+	}
+	return 0;
+}
+
 /* One snapshot of volume vol (device dev) of instance i. */
 static int snapshot_volume(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 			   const char *vol, const char *dev,
@@ -218,9 +275,11 @@ static int snapshot_volume(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 	const char *name = ec2_instance_tag(i, "Name");
 	const char *base = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
 	struct ec2_snapshot snap = {0};
+	struct ec2_snapshot_list have = {0};
 	struct ec2_param tags[4];
 	char *desc, *tag_name;
-	int rc;
+	size_t k;
+	int rc = -1;
 
 	if (name && *name)
 		desc = xasprintf("gpuctl snapshot of %s (%s) of %s (%.*s) "
@@ -238,9 +297,25 @@ static int snapshot_volume(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 	tags[1] = (struct ec2_param){SVC_MANAGED_TAG, "true"};
 	tags[2] = (struct ec2_param){"gpuctl:instance", i->id};
 	tags[3] = (struct ec2_param){"gpuctl:device", dev};
-	rc = ec2_create_snapshot(ctx->ec2, vol, desc, tags, 4, &snap, err);
-	if (!rc)
-		snapshot_add(out, snap.id, vol, i->id, dev);
+	/* a run interrupted a moment ago took it already: adopt it */
+	if (own_snapshots(ctx, i->id, vol, dev, &have, err))
+		goto out;
+	for (k = have.n; k-- > 0;)
+		if (have.items[k].start_epoch >
+		    (long long)time(NULL) - ADOPT_SNAPSHOT_S) {
+			log_info("adopting snapshot %s of %s", have.items[k].id,
+				 vol);
+			snapshot_add(out, have.items[k].id, vol, i->id, dev);
+			rc = 0;
+			goto out;
+		}
+	ec2_snapshot_list_release(&have);
+	if (ec2_create_snapshot(ctx->ec2, vol, desc, tags, 4, &snap, err))
+		goto out;
+	snapshot_add(out, snap.id, vol, i->id, dev);
+	rc = 0;
+out:
+	ec2_snapshot_list_release(&have);
 	ec2_snapshot_release(&snap);
 	free(tag_name);
 	free(desc);
@@ -326,6 +401,45 @@ static void report_left(const struct ec2_instance_list *l,
 				"delete them\n");
 }
 
+/*
+ * A retried CreateSnapshot whose first answer was lost, or the request of an
+ * interrupted run that the server carried out late, made one snapshot more:
+ * those started since t0 that are not ours go.  Best effort.
+ */
+static void drop_duplicates(struct gpuctl_ctx *ctx,
+			    const struct lc_snapshots *s, long long t0)
+{
+	struct gpuctl_err e2 = GPUCTL_ERR_INIT;
+	size_t k, j, m;
+
+	for (k = 0; k < s->n; k++) {
+		struct ec2_snapshot_list have = {0};
+		const struct lc_snapshot *x = &s->items[k];
+
+		if (own_snapshots(ctx, x->instance_id, x->volume_id, x->device,
+				  &have, &e2)) {
+			err_clear(&e2);
+			continue;
+		}
+		for (j = 0; j < have.n; j++) {
+			int ours = 0;
+
+			for (m = 0; m < s->n; m++)
+				ours |=
+				    !strcmp(have.items[j].id, s->items[m].id);
+			if (ours || have.items[j].start_epoch < t0)
+				continue;
+			if (!ec2_delete_snapshot(ctx->ec2, have.items[j].id,
+						 &e2))
+				log_info(
+				    "deleted %s, a duplicate of snapshot %s",
+				    have.items[j].id, x->id);
+			err_clear(&e2);
+		}
+		ec2_snapshot_list_release(&have);
+	}
+}
+
 static int snapshot_all(struct gpuctl_ctx *ctx,
 			const struct ec2_instance_list *l,
 			const struct lc_opts *o, struct lc_snapshots *out,
@@ -333,6 +447,7 @@ static int snapshot_all(struct gpuctl_ctx *ctx,
 {
 	struct svc_progress progress = {cmd_progress, ctx};
 	const char **ids = NULL;
+	long long t0 = (long long)time(NULL) - 5; /* some leeway for clocks */
 	size_t k;
 	int rc = -1;
 
@@ -345,6 +460,8 @@ static int snapshot_all(struct gpuctl_ctx *ctx,
 	rc = svc_wait_snapshots(ctx->ec2, ids, out->n, o->timeout_s * 1000,
 				&progress, err);
 	cmd_progress_done(ctx);
+	if (!rc)
+		drop_duplicates(ctx, out, t0);
 out:
 	free(ids);
 	return rc;

@@ -231,6 +231,7 @@ int cmd_list(int argc, char **argv, struct gpuctl_ctx *ctx)
 	q.filters = filters;
 	q.nfilters = nfilters;
 	q.max_results = 1000;
+	l.brief = 1; /* only what is printed: a third of the memory */
 
 	if (cmd_ec2(ctx, &err))
 		goto fail;

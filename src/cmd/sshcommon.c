@@ -298,6 +298,7 @@ int cmd_wait_ssh(struct gpuctl_ctx *ctx, const struct ec2_instance_list *l,
 			target_release(&x);
 			return -1;
 		}
+		x.t.new_instance = 1; /* launched just now */
 		s = ssh_wait_ready(&x.t, w->deadline_ms, wait_stage, &wc, &info,
 				   err);
 		cmd_progress_done(ctx);

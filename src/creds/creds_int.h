@@ -73,5 +73,14 @@ struct creds_config;
 int creds_process_fetch(const char *profile, const char *cmdline,
 			char *const *envp, long long now,
 			struct creds_config *out, struct gpuctl_err *err);
+/*
+ * Reads credential_process output (text, len bytes, need not be
+ * NUL-terminated) into out's keys, as creds_process_fetch() does with what
+ * the command printed.  Pure: for tests and fuzzing.  Returns 0 or -1
+ * with err set.
+ */
+int creds_process_parse(const char *profile, const char *text, size_t len,
+			long long now, struct creds_config *out,
+			struct gpuctl_err *err);
 
 #endif

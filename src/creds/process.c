@@ -279,6 +279,16 @@ static int run_capture(const char *profile, char **argv, char *const *envp,
 			profile, WTERMSIG(status));
 		goto out;
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !out->len) {
+		/* where the spawn cannot report a failed exec (a fork in
+		 * place of vfork, as under valgrind), the child says 127 */
+		err_set(err, GPUCTL_ERR_CONFIG,
+			"could not run credential_process for profile "
+			"\"%.100s\": %.200s: not found or not executable "
+			"(exit status 127)",
+			profile, argv[0]);
+		goto out;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		err_set(err, GPUCTL_ERR_CONFIG,
 			"credential_process for profile \"%.100s\" exited with "
@@ -313,34 +323,20 @@ static const char *member_string(json_t *o, const char *name, int *wrong_type)
 	return json_string_value(v);
 }
 
-int creds_process_fetch(const char *profile, const char *cmdline,
-			char *const *envp, long long now,
-			struct creds_config *out, struct gpuctl_err *err)
+int creds_process_parse(const char *profile, const char *text, size_t len,
+			long long now, struct creds_config *out,
+			struct gpuctl_err *err)
 {
 	static const char *const required[] = {"AccessKeyId",
 					       "SecretAccessKey"};
-	struct buf b = BUF_INIT;
 	json_error_t jerr;
 	json_t *doc = NULL, *ver;
 	const char *vals[2], *tok, *exp;
-	char **argv = NULL;
 	long long when = 0;
-	int argc, wrong, rc = -1;
+	int wrong, rc = -1;
 	size_t i;
 
-	argv = creds_split_command(cmdline, &argc);
-	if (!argv || argc == 0) {
-		err_set(err, GPUCTL_ERR_CONFIG,
-			"the credential_process of profile \"%.100s\" is %s",
-			profile,
-			argv ? "empty"
-			     : "not a valid command line (a quote "
-			       "or backslash is unfinished)");
-		goto out;
-	}
-	if (run_capture(profile, argv, envp, &b, err) < 0)
-		goto out;
-	doc = json_loadb(b.data, b.len, 0, &jerr);
+	doc = json_loadb(text, len, 0, &jerr);
 	if (!doc || !json_is_object(doc)) {
 		err_set(err, GPUCTL_ERR_CONFIG,
 			"credential_process for profile \"%.100s\" did not "
@@ -401,6 +397,31 @@ int creds_process_fetch(const char *profile, const char *cmdline,
 	rc = 0;
 out:
 	json_decref(doc);
+	return rc;
+}
+
+int creds_process_fetch(const char *profile, const char *cmdline,
+			char *const *envp, long long now,
+			struct creds_config *out, struct gpuctl_err *err)
+{
+	struct buf b = BUF_INIT;
+	char **argv = NULL;
+	int argc, rc = -1;
+
+	argv = creds_split_command(cmdline, &argc);
+	if (!argv || argc == 0) {
+		err_set(err, GPUCTL_ERR_CONFIG,
+			"the credential_process of profile \"%.100s\" is %s",
+			profile,
+			argv ? "empty"
+			     : "not a valid command line (a quote "
+			       "or backslash is unfinished)");
+		goto out;
+	}
+	if (run_capture(profile, argv, envp, &b, err) < 0)
+		goto out;
+	rc = creds_process_parse(profile, b.data, b.len, now, out, err);
+out:
 	buf_release_secret(&b);
 	creds_argv_free(argv);
 	return rc;

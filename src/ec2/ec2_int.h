@@ -98,6 +98,21 @@ int ec2_xml_refused(const char *xml, size_t len);
 xmlDoc *ec2_xml_read(const char *xml, size_t len);
 /* Wipes the text of every node first when wipe is set. */
 void ec2_xml_close(struct ec2_doc *d, int wipe);
+/*
+ * The same checks as ec2_xml_open(), but the answer is read as a stream:
+ * only one <item> of the root's first <set> element is a tree at a time.
+ * item() gets each (d->doc and d->root are NULL) and returns 0, or -1
+ * with err filled, which stops the read.  *next_token (when next_token is
+ * not NULL and *next_token is NULL on entry) gets the root's <nextToken>.
+ * A page of 1,000 instances is 3 MB of XML; as one tree it took 35 MB.
+ * Items before a malformed part are handed over before the error is
+ * seen: the caller drops them when this returns -1.
+ */
+int ec2_xml_stream(struct ec2_doc *d, const char *action, const char *xml,
+		   size_t len, const char *set,
+		   int (*item)(struct ec2_doc *d, xmlNode *it, void *ctx,
+			       struct gpuctl_err *err),
+		   void *ctx, char **next_token, struct gpuctl_err *err);
 /* Sets the parse error "unexpected response to ACTION: ...". */
 int ec2_xml_fail(struct ec2_doc *d, struct gpuctl_err *err, const char *fmt,
 		 ...) __attribute__((format(printf, 3, 4)));

@@ -98,7 +98,8 @@ static int state_from(struct ec2_doc *d, xmlNode *st, char **name, int *code,
 }
 
 static int instance_from(struct ec2_doc *d, xmlNode *it, const char *rid,
-			 struct ec2_instance *i, struct gpuctl_err *err)
+			 int brief, struct ec2_instance *i,
+			 struct gpuctl_err *err)
 {
 	xmlNode *set, *x, *ebs, *sr;
 	struct ec2_group_ref *g;
@@ -106,24 +107,26 @@ static int instance_from(struct ec2_doc *d, xmlNode *it, const char *rid,
 
 	if (ec2_xml_need(d, it, "instanceId", &i->id, err))
 		return -1;
-	i->reservation_id = rid ? xstrdup(rid) : NULL;
-	i->image_id = ec2_xml_text_ne(it, "imageId");
 	i->instance_type = ec2_xml_text_ne(it, "instanceType");
 	if (state_from(d, ec2_xml_child(it, "instanceState"), &i->state_name,
 		       &i->state_code, err))
 		return -1;
+	i->public_ip = ec2_xml_text_ne(it, "ipAddress");
+	i->public_dns = ec2_xml_text_ne(it, "dnsName");
+	i->launch_time = ec2_xml_text_ne(it, "launchTime");
+	if (i->launch_time && ec2_parse_time(i->launch_time, &i->launch_epoch))
+		i->launch_epoch = 0;
+	if (brief)
+		return ec2_xml_tags(d, it, &i->tags, &i->ntags, err);
+	i->reservation_id = rid ? xstrdup(rid) : NULL;
+	i->image_id = ec2_xml_text_ne(it, "imageId");
 	sr = ec2_xml_child(it, "stateReason");
 	i->state_reason_code = ec2_xml_text_ne(sr, "code");
 	i->state_reason_message = ec2_xml_text_ne(sr, "message");
 	i->reason = ec2_xml_text_ne(it, "reason");
 	i->key_name = ec2_xml_text_ne(it, "keyName");
-	i->public_ip = ec2_xml_text_ne(it, "ipAddress");
-	i->public_dns = ec2_xml_text_ne(it, "dnsName");
 	i->private_ip = ec2_xml_text_ne(it, "privateIpAddress");
 	i->private_dns = ec2_xml_text_ne(it, "privateDnsName");
-	i->launch_time = ec2_xml_text_ne(it, "launchTime");
-	if (i->launch_time && ec2_parse_time(i->launch_time, &i->launch_epoch))
-		i->launch_epoch = 0;
 	i->availability_zone =
 	    ec2_xml_text_ne(ec2_xml_child(it, "placement"), "availabilityZone");
 	i->subnet_id = ec2_xml_text_ne(it, "subnetId");
@@ -165,8 +168,8 @@ static int reservation_from(struct ec2_doc *d, xmlNode *res,
 	int rc = -1;
 
 	while ((it = ec2_xml_item(set, it)))
-		if (instance_from(d, it, rid, EC2_APPEND(out->items, out->n),
-				  err))
+		if (instance_from(d, it, rid, out->brief,
+				  EC2_APPEND(out->items, out->n), err))
 			goto out;
 	rc = 0;
 out:
@@ -174,25 +177,35 @@ out:
 	return rc;
 }
 
+static int stream_reservation(struct ec2_doc *d, xmlNode *res, void *out,
+			      struct gpuctl_err *err)
+{
+	return reservation_from(d, res, out, err);
+}
+
+/*
+ * Streamed (ec2_xml_stream()): a page of 1,000 instances never is one
+ * tree, so that `gpuctl list` over 10,000 instances stays small.
+ */
 int ec2_parse_describe_instances(const char *xml, size_t len,
 				 struct ec2_instance_list *out,
 				 struct gpuctl_err *err)
 {
 	struct ec2_doc d;
-	xmlNode *set, *it = NULL;
-	int rc = -1;
+	size_t n0 = out->n;
+	char *tok = NULL;
 
-	if (ec2_xml_open(&d, "DescribeInstances", xml, len, err))
+	if (ec2_xml_stream(&d, "DescribeInstances", xml, len, "reservationSet",
+			   stream_reservation, out, &tok, err)) {
+		/* nothing from a page that fails */
+		while (out->n > n0)
+			instance_release(&out->items[--out->n]);
+		free(tok);
 		return -1;
-	set = ec2_xml_child(d.root, "reservationSet");
-	while ((it = ec2_xml_item(set, it)))
-		if (reservation_from(&d, it, out, err))
-			goto out;
-	ec2_xml_next_token(d.root, &out->next_token);
-	rc = 0;
-out:
-	ec2_xml_close(&d, 0);
-	return rc;
+	}
+	free(out->next_token);
+	out->next_token = tok;
+	return 0;
 }
 
 static int parse_instances(const char *xml, size_t len, void *out,

@@ -290,19 +290,25 @@ static int call_once(struct ec2_client *c, const char *action,
 	if (secret)
 		buf_release_secret(body);
 	else
-		buf_reset(body);
+		buf_release(body); /* the answer takes its place */
 	if (http_send(c->http, &x, &resp, err))
 		goto out_resp;
-	if (secret)
+	if (secret) {
 		buf_grow(body, resp.body.len);
-	buf_add(body, resp.body.data, resp.body.len);
+		buf_add(body, resp.body.data, resp.body.len);
+	} else {
+		/* the answer itself, not a copy: a page can be megabytes */
+		buf_release(body);
+		*body = resp.body;
+		buf_init(&resp.body);
+	}
 	if (resp.status >= 200 && resp.status < 300) {
 		rc = 0;
 		goto out_resp;
 	}
-	if (ec2_parse_error(resp.body.data, resp.body.len, resp.status, err)) {
-		char *snippet = log_redact(
-		    resp.body.data, resp.body.len > 200 ? 200 : resp.body.len);
+	if (ec2_parse_error(body->data, body->len, resp.status, err)) {
+		char *snippet =
+		    log_redact(body->data, body->len > 200 ? 200 : body->len);
 
 		err_set(err, GPUCTL_ERR_AWS, "HTTP %ld from %.200s%s%s",
 			resp.status, c->endpoint, *snippet ? ": " : "",

@@ -20,6 +20,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/xmlmemory.h>
+#include <libxml/xmlreader.h>
 #include <openssl/crypto.h>
 
 #define EC2_NS_PREFIX "http://ec2.amazonaws.com/doc/"
@@ -108,15 +109,17 @@ static int contains(const char *hay, size_t len, const char *needle)
 	return 0;
 }
 
+#define PARSE_OPTIONS                                                \
+	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
+	 XML_PARSE_NODICT | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC)
+
 static xmlDoc *parse(xmlParserCtxt *ctxt, const char *xml, size_t len)
 {
 	xmlMemSetup(wipe_free, malloc, wipe_realloc, wipe_strdup);
 	ctxt->sax->internalSubset = refuse_subset;
 	ctxt->sax->externalSubset = refuse_subset;
-	return xmlCtxtReadMemory(
-	    ctxt, xml, (int)len, "response.xml", "ISO-8859-1",
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-		XML_PARSE_NODICT | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC);
+	return xmlCtxtReadMemory(ctxt, xml, (int)len, "response.xml",
+				 "ISO-8859-1", PARSE_OPTIONS);
 }
 
 xmlDoc *ec2_xml_read(const char *xml, size_t len)
@@ -145,34 +148,52 @@ int ec2_xml_refused(const char *xml, size_t len)
 	       contains(xml, len, "<!ENTITY");
 }
 
+/* What both ec2_xml_open() and ec2_xml_stream() refuse before parsing. */
+static int precheck(struct ec2_doc *d, const char *xml, size_t len,
+		    struct gpuctl_err *err)
+{
+	if (!xml || !len)
+		return ec2_xml_fail(d, err, "empty response");
+	if (len > EC2_MAX_RESPONSE || len > INT_MAX)
+		return ec2_xml_fail(d, err, "response too large (%zu bytes)",
+				    len);
+	if (memchr(xml, '\0', len))
+		return ec2_xml_fail(d, err, "NUL byte in the response");
+	if (contains(xml, len, "<!DOCTYPE") || contains(xml, len, "<!ENTITY"))
+		return ec2_xml_fail(d, err,
+				    "document type declaration refused");
+	return 0;
+}
+
+/* The root element's name and namespace: 0, or -1 with err filled. */
+static int check_root(struct ec2_doc *d, const char *name, const char *ns,
+		      struct gpuctl_err *err)
+{
+	char *want = xasprintf("%sResponse", d->action);
+	int rc = 0;
+
+	if (strcmp(name, want))
+		rc = ec2_xml_fail(d, err, "root element <%.100s>, not <%s>",
+				  name, want);
+	else if (!starts_with(ns ? ns : "", EC2_NS_PREFIX))
+		rc = ec2_xml_fail(d, err, "namespace \"%.100s\" is not EC2's",
+				  ns ? ns : "");
+	free(want);
+	return rc;
+}
+
 int ec2_xml_open(struct ec2_doc *d, const char *action, const char *xml,
 		 size_t len, struct gpuctl_err *err)
 {
 	xmlParserCtxt *ctxt = NULL;
 	const xmlError *xe;
-	char *want = NULL;
-	const char *ns;
 	int rc = -1;
 
 	d->doc = NULL;
 	d->root = NULL;
 	d->action = action;
-	if (!xml || !len) {
-		ec2_xml_fail(d, err, "empty response");
+	if (precheck(d, xml, len, err))
 		goto out;
-	}
-	if (len > EC2_MAX_RESPONSE || len > INT_MAX) {
-		ec2_xml_fail(d, err, "response too large (%zu bytes)", len);
-		goto out;
-	}
-	if (memchr(xml, '\0', len)) {
-		ec2_xml_fail(d, err, "NUL byte in the response");
-		goto out;
-	}
-	if (contains(xml, len, "<!DOCTYPE") || contains(xml, len, "<!ENTITY")) {
-		ec2_xml_fail(d, err, "document type declaration refused");
-		goto out;
-	}
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt) {
 		err_set(err, GPUCTL_ERR_OTHER, "cannot set up the XML parser");
@@ -197,27 +218,155 @@ int ec2_xml_open(struct ec2_doc *d, const char *action, const char *xml,
 		ec2_xml_fail(d, err, "no root element");
 		goto out;
 	}
-	want = xasprintf("%sResponse", action);
-	if (strcmp((const char *)d->root->name, want)) {
-		ec2_xml_fail(d, err, "root element <%.100s>, not <%s>",
-			     (const char *)d->root->name, want);
+	if (check_root(d, (const char *)d->root->name,
+		       d->root->ns ? (const char *)d->root->ns->href : NULL,
+		       err))
 		goto out;
-	}
-	ns = d->root->ns && d->root->ns->href ? (const char *)d->root->ns->href
-					      : "";
-	if (!starts_with(ns, EC2_NS_PREFIX)) {
-		ec2_xml_fail(d, err, "namespace \"%.100s\" is not EC2's", ns);
-		goto out;
-	}
 	rc = 0;
 out:
-	free(want);
 	if (ctxt)
 		xmlFreeParserCtxt(ctxt);
 	if (rc) {
 		ec2_xml_close(d, 1);
 		d->action = action;
 	}
+	return rc;
+}
+
+static char *to_bytes(xmlChar *s, size_t *lenp, int secret);
+
+/* The first error the reader reports, for the message. */
+struct reader_error {
+	int have, line;
+	char msg[200];
+};
+
+static void on_reader_error(void *arg, const char *msg,
+			    xmlParserSeverities severity,
+			    xmlTextReaderLocatorPtr loc)
+{
+	struct reader_error *e = arg;
+	size_t n;
+
+	if (e->have || (severity != XML_PARSER_SEVERITY_ERROR &&
+			severity != XML_PARSER_SEVERITY_VALIDITY_ERROR))
+		return;
+	e->have = 1;
+	e->line = loc ? xmlTextReaderLocatorLineNumber(loc) : 0;
+	snprintf(e->msg, sizeof(e->msg), "%s", msg ? msg : "");
+	n = strlen(e->msg);
+	while (n && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
+		e->msg[--n] = '\0';
+}
+
+static int stream_malformed(struct ec2_doc *d, const struct reader_error *e,
+			    struct gpuctl_err *err)
+{
+	if (e->have && e->msg[0])
+		return ec2_xml_fail(d, err, "malformed XML (line %d): %.200s",
+				    e->line, e->msg);
+	return ec2_xml_fail(d, err, "malformed XML");
+}
+
+int ec2_xml_stream(struct ec2_doc *d, const char *action, const char *xml,
+		   size_t len, const char *set,
+		   int (*item)(struct ec2_doc *d, xmlNode *it, void *ctx,
+			       struct gpuctl_err *err),
+		   void *ctx, char **next_token, struct gpuctl_err *err)
+{
+	struct reader_error re = {0, 0, {0}};
+	xmlTextReaderPtr rd;
+	const char *name;
+	xmlNode *n;
+	xmlChar *s;
+	int r, type, depth, root = 0, in_set = 0, set_done = 0, rc = -1;
+
+	d->doc = NULL;
+	d->root = NULL;
+	d->action = action;
+	if (precheck(d, xml, len, err))
+		return -1;
+	xmlMemSetup(wipe_free, malloc, wipe_realloc, wipe_strdup);
+	rd = xmlReaderForMemory(xml, (int)len, "response.xml", "ISO-8859-1",
+				PARSE_OPTIONS);
+	if (!rd)
+		return err_set(err, GPUCTL_ERR_OTHER,
+			       "cannot set up the XML parser");
+	xmlTextReaderSetErrorHandler(rd, on_reader_error, &re);
+	r = xmlTextReaderRead(rd);
+	while (r == 1) {
+		type = xmlTextReaderNodeType(rd);
+		depth = xmlTextReaderDepth(rd);
+		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+			ec2_xml_fail(d, err,
+				     "document type declaration refused");
+			goto out;
+		}
+		if (type == XML_READER_TYPE_END_ELEMENT && depth == 1 &&
+		    in_set) {
+			in_set = 0;
+			set_done = 1;
+		}
+		if (type != XML_READER_TYPE_ELEMENT) {
+			r = xmlTextReaderRead(rd);
+			continue;
+		}
+		name = (const char *)xmlTextReaderConstLocalName(rd);
+		if (!name)
+			name = "";
+		if (depth == 0) {
+			if (check_root(d, name,
+				       (const char *)
+					   xmlTextReaderConstNamespaceUri(rd),
+				       err))
+				goto out;
+			root = 1;
+		} else if (depth == 1 && !strcmp(name, set) && !set_done &&
+			   !xmlTextReaderIsEmptyElement(rd)) {
+			in_set = 1;
+		} else if (depth == 1 && next_token && !*next_token &&
+			   !strcmp(name, "nextToken")) {
+			/* the first one, as ec2_xml_next_token() */
+			n = xmlTextReaderExpand(rd);
+			if (!n)
+				break;
+			s = xmlNodeGetContent(n);
+			*next_token = s ? to_bytes(s, NULL, 0) : NULL;
+			xmlFree(s);
+			if (*next_token && !**next_token) {
+				free(*next_token);
+				*next_token = NULL;
+			}
+			r = xmlTextReaderNext(rd);
+			continue;
+		} else if (depth == 1) {
+			r = xmlTextReaderNext(rd);
+			continue;
+		} else if (depth == 2 && in_set) {
+			if (!strcmp(name, "item")) {
+				/* this item as a tree, freed once passed */
+				n = xmlTextReaderExpand(rd);
+				if (!n)
+					break;
+				if (item(d, n, ctx, err))
+					goto out;
+			}
+			r = xmlTextReaderNext(rd);
+			continue;
+		}
+		r = xmlTextReaderRead(rd);
+	}
+	if (r != 0) {
+		stream_malformed(d, &re, err);
+		goto out;
+	}
+	if (!root) {
+		ec2_xml_fail(d, err, "no root element");
+		goto out;
+	}
+	rc = 0;
+out:
+	xmlFreeTextReader(rd);
 	return rc;
 }
 

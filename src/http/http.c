@@ -71,6 +71,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 		c->too_large = 1;
 		return 0; /* makes libcurl fail with CURLE_WRITE_ERROR */
 	}
+	if (!c->resp->body.alloc) {
+		/*
+		 * One block of the announced size, not a chain of copies
+		 * that leaves the heap fragmented (a page of instances is
+		 * megabytes).  A compressed answer grows past it as usual.
+		 */
+		curl_off_t cl = -1;
+
+		if (curl_easy_getinfo(c->curl,
+				      CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+				      &cl) == CURLE_OK &&
+		    cl > 0 && (curl_off_t)len <= cl &&
+		    (unsigned long long)cl <= c->opts.max_response)
+			buf_grow(&c->resp->body, (size_t)cl);
+	}
 	if (c->resp->secret &&
 	    c->resp->body.len + len + 1 > c->resp->body.alloc) {
 		/* move a secret by hand, wiping the old copy */

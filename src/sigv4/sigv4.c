@@ -33,6 +33,7 @@ struct hdr {
 	const char *value;
 	size_t value_len;
 	size_t idx; /* input order, to keep the sort stable */
+	int plain;  /* no blank to trim or fold: copied as it is */
 };
 
 /* One query parameter, encoded, in struct work's qbuf. */
@@ -87,6 +88,58 @@ struct plan {
 
 static const char hexdig[] = "0123456789ABCDEF";
 
+/*
+ * Appends without a call when the buffer has room: the signer's buffers
+ * keep their memory between signatures, so after the first one they
+ * always have.  Same result as buf_add(), buf_adds() and buf_addch().
+ */
+/* Lower-case hex digit pairs of 0x00..0xff, for hex_lower(). */
+static const char hexpairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* hex_encode() two digits at a time: three digests on every signature. */
+static void hex_lower(const unsigned char *in, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		memcpy(out + 2 * i, hexpairs + 2 * in[i], 2);
+	out[2 * n] = '\0';
+}
+
+static inline void put_mem(struct buf *b, const void *s, size_t n)
+{
+	if (b->alloc - b->len > n) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else {
+		buf_add(b, s, n);
+	}
+}
+
+static inline void put_str(struct buf *b, const char *s)
+{
+	put_mem(b, s, strlen(s));
+}
+
+static inline void put_ch(struct buf *b, char c)
+{
+	if (b->alloc - b->len > 1) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+	} else {
+		buf_addch(b, c);
+	}
+}
+
 /* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~ */
 static int is_unreserved(unsigned char c)
 {
@@ -95,32 +148,14 @@ static int is_unreserved(unsigned char c)
 	       c == '~';
 }
 
-/* RFC 9110 tchar, what a header name or a method may hold. */
+/* RFC 9110 tchar, what a header name or a method may hold: a bitmap of
+ * A-Z a-z 0-9 ! # $ % & ' * + - . ^ _ ` | ~ (bytes 0x00-0xff). */
+static const unsigned long long tchar_bits[4] = {0x03ff6cfa00000000ULL,
+						 0x57ffffffc7fffffeULL, 0, 0};
+
 static int is_tchar(unsigned char c)
 {
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
-		return 1;
-	default:
-		return 0;
-	}
+	return (int)((tchar_bits[c >> 6] >> (c & 63)) & 1);
 }
 
 static int is_ws(char c)
@@ -194,23 +229,34 @@ static void put_digits(char *out, int v, int n)
 
 int sigv4_amz_date(long long t, char out[SIGV4_DATE_LEN + 1])
 {
-	struct tm tm;
-	time_t tt;
+	long long days, secs, z, era, doe, yoe, doy, mp, y, m, d;
 
 	out[0] = '\0';
 	if (t < 0 || t > MAX_TIME)
 		return -1;
-	tt = (time_t)t;
-	if ((long long)tt != t || !gmtime_r(&tt, &tm))
-		return -1;
-	/* By hand: strftime() takes the time zone lock on every call. */
-	put_digits(out, tm.tm_year + 1900, 4);
-	put_digits(out + 4, tm.tm_mon + 1, 2);
-	put_digits(out + 6, tm.tm_mday, 2);
+	/*
+	 * By hand, without gmtime_r() and strftime(): both take glibc's time
+	 * zone lock on every call.  Days to a civil date as in H. Hinnant's
+	 * days_from_civil inverse (proleptic Gregorian, UTC), t >= 0 here.
+	 */
+	days = t / 86400;
+	secs = t % 86400;
+	z = days + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	put_digits(out, (int)y, 4);
+	put_digits(out + 4, (int)m, 2);
+	put_digits(out + 6, (int)d, 2);
 	out[8] = 'T';
-	put_digits(out + 9, tm.tm_hour, 2);
-	put_digits(out + 11, tm.tm_min, 2);
-	put_digits(out + 13, tm.tm_sec, 2);
+	put_digits(out + 9, (int)(secs / 3600), 2);
+	put_digits(out + 11, (int)(secs / 60 % 60), 2);
+	put_digits(out + 13, (int)(secs % 60), 2);
 	out[15] = 'Z';
 	out[16] = '\0';
 	return 0;
@@ -320,7 +366,7 @@ static int sha256_hex(struct crypto *c, const void *data, size_t len,
 		ok = EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
 	if (!ok || n != 32)
 		return err_set(err, GPUCTL_ERR_OTHER, "sigv4: sha-256 failed");
-	hex_encode(md, 32, out);
+	hex_lower(md, 32, out);
 	return 0;
 }
 
@@ -409,15 +455,15 @@ static void normalize_path(struct buf *out, const char *path)
 				out->len--;
 			out->data[out->len] = '\0';
 		} else if (n && !(n == 1 && s[0] == '.')) {
-			buf_addch(out, '/');
-			buf_add(out, s, n);
+			put_ch(out, '/');
+			put_mem(out, s, n);
 		}
 		s = e;
 	}
 	if (out->len == start)
-		buf_addch(out, '/');
+		put_ch(out, '/');
 	else if (s > path && s[-1] == '/')
-		buf_addch(out, '/');
+		put_ch(out, '/');
 }
 
 static int canonical_uri(struct work *w, struct buf *out, const char *path,
@@ -540,10 +586,10 @@ static int canonical_query(struct work *w, struct buf *out, const char *query,
 		qsort(w->qp, n, sizeof(*w->qp), cmp_qpair);
 	for (i = 0; i < n; i++) {
 		if (i)
-			buf_addch(out, '&');
-		buf_add(out, w->qp[i].key, w->qp[i].key_len);
-		buf_addch(out, '=');
-		buf_add(out, w->qp[i].val, w->qp[i].val_len);
+			put_ch(out, '&');
+		put_mem(out, w->qp[i].key, w->qp[i].key_len);
+		put_ch(out, '=');
+		put_mem(out, w->qp[i].val, w->qp[i].val_len);
 	}
 	return 0;
 bad:
@@ -623,6 +669,10 @@ static void add_value(struct buf *out, const struct hdr *h)
 	const char *s, *e;
 	char *p;
 
+	if (h->plain) {
+		put_mem(out, h->value, h->value_len);
+		return;
+	}
 	trim(h, &s, &e);
 	buf_grow(out, (size_t)(e - s));
 	p = out->data + out->len;
@@ -658,6 +708,7 @@ static void push_hdr(struct work *w, size_t *n, const char *name,
 	h->value = value;
 	h->value_len = strlen(value);
 	h->idx = *n;
+	h->plain = 0;
 	(*n)++;
 }
 
@@ -675,6 +726,8 @@ static int collect_headers(struct work *w, const struct sigv4_request *req,
 	const char *token = creds->session_token;
 	size_t i, n = 0;
 	const char *s;
+	unsigned char c, prev;
+	int plain;
 
 	if (req->nheaders && !req->headers)
 		return err_set(err, GPUCTL_ERR_OTHER, "sigv4: no headers");
@@ -699,16 +752,22 @@ static int collect_headers(struct work *w, const struct sigv4_request *req,
 					       "sigv4: header %zu has an "
 					       "invalid name",
 					       i);
-		for (s = in->value; *s; s++)
-			if (((unsigned char)*s < ' ' && *s != '\t') ||
-			    (unsigned char)*s == 0x7f)
+		prev = ' '; /* a leading blank is not plain */
+		plain = 1;
+		for (s = in->value; (c = (unsigned char)*s); s++) {
+			if ((c < ' ' && c != '\t') || c == 0x7f)
 				return err_set(
 				    err, GPUCTL_ERR_OTHER,
 				    "sigv4: header \"%.64s\" holds a "
 				    "control character",
 				    in->name);
+			if (c == '\t' || (c == ' ' && prev == ' '))
+				plain = 0;
+			prev = c;
+		}
 		push_hdr(w, &n, in->name, in->value);
 		h = &w->hdrs[n - 1];
+		h->plain = plain && prev != ' ';
 		if (name_is(h, "host")) {
 			have_host = 1;
 		} else if (name_is(h, "x-amz-date")) {
@@ -775,12 +834,12 @@ static void add_lower(struct buf *out, const char *s, size_t n)
 static void add_scope(struct buf *out, const char *amz_date,
 		      const struct sigv4_params *p)
 {
-	buf_add(out, amz_date, 8);
-	buf_addch(out, '/');
-	buf_adds(out, p->region);
-	buf_addch(out, '/');
-	buf_adds(out, p->service);
-	buf_adds(out, "/" SCOPE_TERM);
+	put_mem(out, amz_date, 8);
+	put_ch(out, '/');
+	put_str(out, p->region);
+	put_ch(out, '/');
+	put_str(out, p->service);
+	put_str(out, "/" SCOPE_TERM);
 }
 
 /*
@@ -795,8 +854,8 @@ static size_t presign_params(struct work *w, const struct sigv4_creds *creds,
 	size_t n = 0;
 
 	buf_reset(&w->cred);
-	buf_adds(&w->cred, creds->access_key_id);
-	buf_addch(&w->cred, '/');
+	put_str(&w->cred, creds->access_key_id);
+	put_ch(&w->cred, '/');
 	add_scope(&w->cred, pl->amz_date, p);
 	snprintf(exp, 24, "%ld", p->expires);
 	out[n++] = (struct sigv4_header){"X-Amz-Algorithm", SIGV4_ALGORITHM};
@@ -867,41 +926,41 @@ static int build_creq(struct work *w, struct crypto *c,
 		if (i && same_name(&w->hdrs[i], &w->hdrs[i - 1]))
 			continue;
 		if (i)
-			buf_addch(sh, ';');
+			put_ch(sh, ';');
 		add_lower(sh, w->hdrs[i].name, w->hdrs[i].name_len);
 	}
 
-	buf_adds(creq, req->method);
-	buf_addch(creq, '\n');
+	put_str(creq, req->method);
+	put_ch(creq, '\n');
 	if (canonical_uri(w, creq, req->path, p->normalize_path, err))
 		return -1;
-	buf_addch(creq, '\n');
+	put_ch(creq, '\n');
 	if (form == SIGV4_QUERY)
 		nextra = presign_params(w, creds, p, pl, sh->data, exp, extra);
 	pl->query_off = creq->len;
 	if (canonical_query(w, creq, req->query, extra, nextra, err))
 		return -1;
 	pl->query_len = creq->len - pl->query_off;
-	buf_addch(creq, '\n');
+	put_ch(creq, '\n');
 	for (i = 0; i < n; i++) {
 		const struct hdr *h = &w->hdrs[i];
 
 		/* Repeated names are next to each other after the sort. */
 		if (i && same_name(h, &w->hdrs[i - 1])) {
-			buf_addch(creq, ',');
+			put_ch(creq, ',');
 		} else {
 			if (i)
-				buf_addch(creq, '\n');
+				put_ch(creq, '\n');
 			add_lower(creq, h->name, h->name_len);
-			buf_addch(creq, ':');
+			put_ch(creq, ':');
 		}
 		add_value(creq, h);
 	}
-	buf_addch(creq, '\n');
-	buf_addch(creq, '\n');
-	buf_add(creq, sh->data, sh->len);
-	buf_addch(creq, '\n');
-	buf_adds(creq, pl->payload_hash);
+	put_ch(creq, '\n');
+	put_ch(creq, '\n');
+	put_mem(creq, sh->data, sh->len);
+	put_ch(creq, '\n');
+	put_str(creq, pl->payload_hash);
 	return 0;
 }
 
@@ -913,12 +972,12 @@ static int build_sts(struct crypto *c, const char *amz_date,
 
 	if (sha256_hex(c, creq, len, hex, err))
 		return -1;
-	buf_adds(out, SIGV4_ALGORITHM "\n");
-	buf_add(out, amz_date, SIGV4_DATE_LEN);
-	buf_addch(out, '\n');
+	put_str(out, SIGV4_ALGORITHM "\n");
+	put_mem(out, amz_date, SIGV4_DATE_LEN);
+	put_ch(out, '\n');
 	add_scope(out, amz_date, p);
-	buf_addch(out, '\n');
-	buf_add(out, hex, SIGV4_HEX_LEN);
+	put_ch(out, '\n');
+	put_mem(out, hex, SIGV4_HEX_LEN);
 	return 0;
 }
 
@@ -985,7 +1044,7 @@ int sigv4_canonical_request(const struct sigv4_request *req,
 	work_init(&w);
 	rc = build_creq(&w, NULL, req, creds, p, form, &pl, out, &sh, err);
 	if (!rc && signed_headers)
-		buf_add(signed_headers, sh.data, sh.len);
+		put_mem(signed_headers, sh.data, sh.len);
 	buf_release(&sh);
 	work_release(&w);
 	return rc;
@@ -1042,14 +1101,14 @@ static void add_authorization(struct buf *out, const struct sigv4_creds *creds,
 			      const struct sigv4_params *p,
 			      const char *signed_headers, const char *signature)
 {
-	buf_adds(out, SIGV4_ALGORITHM " Credential=");
-	buf_adds(out, creds->access_key_id);
-	buf_addch(out, '/');
+	put_str(out, SIGV4_ALGORITHM " Credential=");
+	put_str(out, creds->access_key_id);
+	put_ch(out, '/');
 	add_scope(out, amz_date, p);
-	buf_adds(out, ", SignedHeaders=");
-	buf_adds(out, signed_headers);
-	buf_adds(out, ", Signature=");
-	buf_adds(out, signature);
+	put_str(out, ", SignedHeaders=");
+	put_str(out, signed_headers);
+	put_str(out, ", Signature=");
+	put_str(out, signature);
 }
 
 int sigv4_authorization(const struct sigv4_creds *creds,
@@ -1075,12 +1134,12 @@ static void add_query_tail(struct buf *out, const struct sigv4_creds *creds,
 			   const struct plan *pl, const char *signature)
 {
 	if (pl->token_after) {
-		buf_adds(out, "&X-Amz-Security-Token=");
+		put_str(out, "&X-Amz-Security-Token=");
 		sigv4_uri_encode(out, creds->session_token,
 				 strlen(creds->session_token), 1);
 	}
-	buf_adds(out, "&X-Amz-Signature=");
-	buf_adds(out, signature);
+	put_str(out, "&X-Amz-Signature=");
+	put_str(out, signature);
 }
 
 int sigv4_presigned_query(const struct sigv4_request *req,
@@ -1221,9 +1280,9 @@ static int cached_key(struct sigv4_signer *s, const char *secret,
 	memcpy(s->date, date8, 8);
 	s->date[8] = '\0';
 	buf_reset(&s->region);
-	buf_adds(&s->region, p->region);
+	put_str(&s->region, p->region);
 	buf_reset(&s->service);
-	buf_adds(&s->service, p->service);
+	put_str(&s->service, p->service);
 	s->have_key = 1;
 	return 0;
 }
@@ -1263,7 +1322,7 @@ static int cached_signature(struct sigv4_signer *s, const char *sts, size_t len,
 	    n != SIGV4_KEY_LEN)
 		return err_set(err, GPUCTL_ERR_OTHER,
 			       "sigv4: hmac-sha256 failed");
-	hex_encode(md, SIGV4_KEY_LEN, out);
+	hex_lower(md, SIGV4_KEY_LEN, out);
 	return 0;
 }
 
@@ -1271,22 +1330,41 @@ void sigv4_result_release(struct sigv4_result *r)
 {
 	if (!r)
 		return;
+	/*
+	 * The strings are one block that starts with the canonical request
+	 * (see fill_strings()); the headers to add are another.
+	 */
 	free(r->canonical_request);
-	free(r->string_to_sign);
-	free(r->signed_headers);
-	free(r->authorization);
-	free(r->query);
-	/* One block: the array, then the strings it points to. */
 	free(r->add_headers);
 	memset(r, 0, sizeof(*r));
 }
 
-static char *dup_buf(const struct buf *b)
+/* Copies b to p (with its NUL); returns p, *next past it. */
+static char *put_buf(char *p, const struct buf *b, char **next)
 {
-	char *p = xmalloc(b->len + 1);
-
 	memcpy(p, b->data, b->len + 1);
+	*next = p + b->len + 1;
 	return p;
+}
+
+/*
+ * The result's strings in one allocation (a signature is on every request:
+ * five mallocs and frees were a third of what the signer spent outside
+ * the hashing).  last is the Authorization value or the query.
+ */
+static void fill_strings(struct sigv4_signer *s, struct sigv4_result *out,
+			 enum sigv4_form form)
+{
+	char *p =
+	    xmalloc(s->creq.len + s->sts.len + s->sh.len + s->out.len + 4);
+
+	out->canonical_request = put_buf(p, &s->creq, &p);
+	out->string_to_sign = put_buf(p, &s->sts, &p);
+	out->signed_headers = put_buf(p, &s->sh, &p);
+	if (form == SIGV4_HEADER)
+		out->authorization = put_buf(p, &s->out, &p);
+	else
+		out->query = put_buf(p, &s->out, &p);
 }
 
 /* The headers the caller adds, as one allocation. */
@@ -1368,16 +1446,12 @@ int sigv4_sign(struct sigv4_signer *s, const struct sigv4_request *req,
 	if (form == SIGV4_HEADER) {
 		add_authorization(&s->out, creds, pl.amz_date, p, s->sh.data,
 				  out->signature);
-		out->authorization = dup_buf(&s->out);
 	} else {
-		buf_add(&s->out, s->creq.data + pl.query_off, pl.query_len);
+		put_mem(&s->out, s->creq.data + pl.query_off, pl.query_len);
 		add_query_tail(&s->out, creds, &pl, out->signature);
-		out->query = dup_buf(&s->out);
 	}
 	memcpy(out->amz_date, pl.amz_date, sizeof(out->amz_date));
-	out->canonical_request = dup_buf(&s->creq);
-	out->string_to_sign = dup_buf(&s->sts);
-	out->signed_headers = dup_buf(&s->sh);
+	fill_strings(s, out, form);
 	fill_add_headers(out, creds, &pl, form);
 	rc = 0;
 out:

@@ -532,6 +532,8 @@ static int exec_loop(struct ssh_exec_state *x, int sigfd, int *status,
 			pfd[n++].events = POLLIN;
 		}
 		ssh_int_exec_pollfds(x, pfd, &n);
+		if (!pending)
+			ssh_int_quickack(x->ss->sock);
 		r = poll(pfd, (nfds_t)n, pending ? 0 : -1);
 		if (r < 0 && errno != EINTR) {
 			err_set(err, GPUCTL_ERR_SSH, "poll: %s",
@@ -654,6 +656,7 @@ int ssh_exec_capture(struct ssh_session *s, const char *command, size_t max,
 	while (!x.done) {
 		if (!pending) {
 			socket_pollfd(s, x.dirs, &pfd);
+			ssh_int_quickack(s->sock);
 			r = poll(&pfd, 1, -1);
 			if (r < 0 && errno != EINTR) {
 				err_set(err, GPUCTL_ERR_SSH, "poll: %s",

@@ -249,16 +249,15 @@ static int read_known(const char *file, struct buf *b, int *missing,
 	return -1;
 }
 
-int ssh_known_hosts_check(const char *file, const char *host, int port,
-			  const unsigned char *blob, size_t len, int *line,
-			  struct gpuctl_err *err)
+int ssh_int_known_hosts_scan(const char *text, size_t tlen, const char *host,
+			     int port, const unsigned char *blob, size_t len,
+			     int *line, struct gpuctl_err *err)
 {
-	struct buf b = BUF_INIT;
 	struct kh_line l;
 	char type[64];
 	char *name = NULL;
 	const char *p, *nl, *end;
-	int r, rc = -1, lineno = 0, missing, same_type = 0, other = 0;
+	int r, rc = -1, lineno = 0, same_type = 0, other = 0;
 
 	*line = 0;
 	if (blob_type(blob, len, type, sizeof(type)) < 0) {
@@ -266,12 +265,9 @@ int ssh_known_hosts_check(const char *file, const char *host, int port,
 			"the server's host key is malformed");
 		return -1;
 	}
-	r = read_known(file, &b, &missing, err);
-	if (r < 0)
-		return -1;
 	name = host_name(host, port);
-	p = b.data;
-	end = b.data + b.len;
+	p = text;
+	end = text + tlen;
 	rc = SSH_KNOWN_NEW;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -321,22 +317,42 @@ int ssh_known_hosts_check(const char *file, const char *host, int port,
 	}
 out:
 	free(name);
-	buf_release(&b);
 	return rc;
 }
 
-char *ssh_int_known_types(const char *file, const char *host, int port)
+int ssh_known_hosts_check(const char *file, const char *host, int port,
+			  const unsigned char *blob, size_t len, int *line,
+			  struct gpuctl_err *err)
 {
-	struct buf b = BUF_INIT, types = BUF_INIT;
+	struct buf b = BUF_INIT;
+	char type[64];
+	int r, missing;
+
+	*line = 0;
+	if (blob_type(blob, len, type, sizeof(type)) < 0) {
+		err_set(err, GPUCTL_ERR_SSH,
+			"the server's host key is malformed");
+		return -1;
+	}
+	if (read_known(file, &b, &missing, err) < 0)
+		return -1;
+	r = ssh_int_known_hosts_scan(b.data, b.len, host, port, blob, len, line,
+				     err);
+	buf_release(&b);
+	return r;
+}
+
+char *ssh_int_known_types_scan(const char *text, size_t tlen, const char *host,
+			       int port)
+{
+	struct buf types = BUF_INIT;
 	struct kh_line l;
 	char *name, *t;
 	const char *p, *nl, *end;
 
-	if (read_file(file, &b) < 0)
-		return xstrdup("");
 	name = host_name(host, port);
-	p = b.data;
-	end = b.data + b.len;
+	p = text;
+	end = text + tlen;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
@@ -353,8 +369,19 @@ char *ssh_int_known_types(const char *file, const char *host, int port)
 		p = nl + 1;
 	}
 	free(name);
-	buf_release(&b);
 	return buf_detach(&types, NULL);
+}
+
+char *ssh_int_known_types(const char *file, const char *host, int port)
+{
+	struct buf b = BUF_INIT;
+	char *types;
+
+	if (read_file(file, &b) < 0)
+		return xstrdup("");
+	types = ssh_int_known_types_scan(b.data, b.len, host, port);
+	buf_release(&b);
+	return types;
 }
 
 /* mkdir -p with mode 0700 for the folders it creates. */
@@ -547,16 +574,25 @@ int ssh_int_check_hostkey(struct ssh_session *ss, const struct ssh_target *t,
 	}
 	r = -1;
 	if (known == SSH_KNOWN_CHANGED) {
-		if (t->policy == SSH_HOSTKEY_ACCEPT_NEW) {
+		int confirmed = t->new_instance &&
+				t->policy != SSH_HOSTKEY_STRICT &&
+				pinned_match(t->pinned, info->fingerprint);
+
+		if (t->policy == SSH_HOSTKEY_ACCEPT_NEW || confirmed) {
 			r = ssh_known_hosts_add(t->known_hosts, ss->host,
 						ss->port, key, len, line, err);
 			if (r < 0)
 				goto out;
 			log_warn("replaced the host key of "
-				 "%.200s (%s %s) in %.200s line %d",
+				 "%.200s (%s %s) in %.200s line %d%s",
 				 name, info->type, info->fingerprint,
-				 t->known_hosts, line);
+				 t->known_hosts, line,
+				 confirmed ? ": the address now belongs to a "
+					     "new instance whose console "
+					     "output shows this key"
+					   : "");
 			info->was_new = 1;
+			info->was_pinned = confirmed;
 			goto out;
 		}
 		err_set(err, GPUCTL_ERR_SSH,

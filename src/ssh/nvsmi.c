@@ -260,6 +260,13 @@ static char *str_value(const char *v)
 	return not_available(v) ? NULL : xstrdup(v);
 }
 
+/* A header may name a column twice: the last value wins, none leaks. */
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = str_value(v);
+}
+
 /* Sets one field of g from the value v of column c.  Returns 0 or -1. */
 static int set_field(struct nvsmi_gpu *g, enum nvsmi_col c, const char *v)
 {
@@ -276,16 +283,16 @@ static int set_field(struct nvsmi_gpu *g, enum nvsmi_col c, const char *v)
 	case COL_UNKNOWN:
 		return 0;
 	case COL_NAME:
-		g->name = str_value(v);
+		set_str(&g->name, v);
 		return 0;
 	case COL_UUID:
-		g->uuid = str_value(v);
+		set_str(&g->uuid, v);
 		return 0;
 	case COL_DRIVER:
-		g->driver_version = str_value(v);
+		set_str(&g->driver_version, v);
 		return 0;
 	case COL_PSTATE:
-		g->pstate = str_value(v);
+		set_str(&g->pstate, v);
 		return 0;
 	case COL_INDEX:
 		r = parse_number(v, NULL, NULL, &d);

@@ -45,12 +45,24 @@ long long ssh_int_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void ssh_int_quickack(int fd)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+#else
+	(void)fd;
+#endif
+}
+
 int ssh_int_wait(struct ssh_session *ss, long long deadline_ms)
 {
 	struct pollfd pfd;
 	int dir, r, timeout = -1;
 	long long left;
 
+	ssh_int_quickack(ss->sock);
 	dir = libssh2_session_block_directions(ss->s);
 	pfd.fd = ss->sock;
 	pfd.events = 0;

@@ -40,6 +40,17 @@ long long ssh_int_now_ms(void);
  */
 int ssh_int_wait(struct ssh_session *ss, long long deadline_ms);
 
+/*
+ * Asks the kernel to acknowledge the next data on the socket at once
+ * instead of delaying the ACK (TCP_QUICKACK, Linux; a no-op elsewhere).
+ * sshd leaves Nagle's algorithm on for sessions without a terminal, so a
+ * second small packet it sends back to back (the channel confirmation
+ * after the host key proof request, exit-status after the output) waits
+ * for our ACK of the first; a delayed ACK made that 40 ms on every login.
+ * The kernel clears the flag by itself, so it is set before each wait.
+ */
+void ssh_int_quickack(int fd);
+
 /* libssh2's last error message for the session ("" when none). */
 const char *ssh_int_errmsg(struct ssh_session *ss);
 
@@ -97,6 +108,18 @@ int ssh_int_check_hostkey(struct ssh_session *ss, const struct ssh_target *t,
  * LIBSSH2_METHOD_HOSTKEY preferences; "" when none.  Caller frees.
  */
 char *ssh_int_known_types(const char *file, const char *host, int port);
+
+/*
+ * The same two readers on a known_hosts text already in memory (tlen
+ * bytes, need not be NUL-terminated): ssh_known_hosts_check() without the
+ * file (returns SSH_KNOWN_*, or -1 with err filled for a malformed blob)
+ * and ssh_int_known_types().  For tests and fuzzing.
+ */
+int ssh_int_known_hosts_scan(const char *text, size_t tlen, const char *host,
+			     int port, const unsigned char *blob, size_t len,
+			     int *line, struct gpuctl_err *err);
+char *ssh_int_known_types_scan(const char *text, size_t tlen, const char *host,
+			       int port);
 
 /*
  * One running command on a channel, driven by a poll() loop (exec.c):

@@ -259,3 +259,26 @@ def test_launch_test_runs_the_scripts(sim_factory, tmp_path):
     assert rows["test_tensorflow.sh"] == "fail"
     assert rows["test_pytorch.sh"] == "pass"
     assert rows["gpu (nvidia-smi)"] == "pass"
+
+
+def test_recycled_address_confirmed_by_console(sim_factory):
+    # EC2 reuses public addresses: a new instance on an address known
+    # with an earlier instance's key is accepted when its console output
+    # shows the new key; `gpuctl ssh` to it then works
+    sim = sim_factory(boot_delay=0.2, ssh_delay=0.2)
+    env = launch_env(sim)
+    args = ("launch", "--ami", "vict0rsch-1.0", "--type", "g2.2xlarge")
+    a = gpuctl(sim, *args, env=env, timeout=120)
+    assert a.returncode == 0, a.stderr
+    ip_a = sim.state()["us-west-1"]["instances"][a.stdout.strip()]["ip"]
+    t = gpuctl(sim, "terminate", "--yes", "--wait", a.stdout.strip(), env=env)
+    assert t.returncode == 0, t.stderr
+    b = gpuctl(sim, *args, env=env, timeout=120)
+    assert b.returncode == 0, b.stderr
+    assert sim.state()["us-west-1"]["instances"][b.stdout.strip()]["ip"] == ip_a
+    assert "replaced the host key" in b.stderr
+    assert "console output shows this key" in b.stderr
+    kh = Path(env["XDG_CONFIG_HOME"], "gpuctl", "known_hosts").read_text()
+    assert len([l for l in kh.splitlines() if l.startswith(ip_a + " ")]) == 1
+    p = gpuctl(sim, "ssh", "--", "true", env=env)
+    assert p.returncode == 0, p.stderr

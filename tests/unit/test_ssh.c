@@ -1072,7 +1072,7 @@ struct echo {
 static void *echo_main(void *arg)
 {
 	struct echo *e = arg;
-	struct pollfd pfd[8];
+	struct pollfd pfd[8] = {0};
 	int conns[8], nc = 0, served = 0, i, fd;
 	char tmp[4096];
 	ssize_t r;

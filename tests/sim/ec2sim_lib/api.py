@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import host
+from . import host, populate
 from .errors import ApiError
 from .model import (ACCOUNT, ID_RE, STATES, TYPES, ZONES, glob_match, images_for, iso, new_id)
 
@@ -784,7 +784,8 @@ class Sim:
                     state="pending", launch=now, t_next=now + self.cfg["boot_delay"], token=token, spot=spot,
                     user=im["user"], root_device=im["root"], dir=idir, volumes=[], reservation=rid,
                     userdata=userdata, console=None, proc=None, ns=None, ssh_at=None,
-                    visible_at=now + delay if delay else 0, no_sshd=bool(self.faults.fire("sshd-drop", "RunInstances")))
+                    visible_at=now + delay if delay else 0, no_sshd=bool(self.faults.fire("sshd-drop", "RunInstances")),
+                    ssh_late=self.faults.fire("sshd-late", "RunInstances") or 0)
             (idir / "authorized_keys").write_text((reg.keys[key].pub + f" {key}\n") if key else "")
             (idir / "sshd_config").write_text(host.sshd_config(idir, ip, self.ssh_port, im["user"], f"/home/{im['user']}"))
             for dev, size, dot, vt, snap in [(im["root"], root_size, root_dot, root_type, im["snapshot"])] + \
@@ -903,6 +904,7 @@ class Sim:
                 i.state, i.t_next, i.reason, i.state_reason = "pending", time.time() + self.cfg["boot_delay"], "", None
                 i.launch = time.time()
                 i.no_sshd = bool(self.faults.fire("sshd-drop", "StartInstances"))
+                i.ssh_late = self.faults.fire("sshd-late", "StartInstances") or 0
         return self._change(reg, p, start)
 
     def a_TerminateInstances(self, reg, p):
@@ -1115,15 +1117,26 @@ class Sim:
     def tick(self):
         now = time.time()
         kills, starts = [], []
+        cuts = None if self.faults.peek("sshd-cut", "ssh-session") is None else []
         with self.lock:
             for reg in self.regions.values():
                 for i in reg.instances.values():
+                    if i.populated is True and (i.state == "running" or i.state == "stopped"):
+                        continue  # made by POST /_sim/populate: nothing to do (populate.py)
+                    if cuts is not None and i.state == "running" and i.proc is not None:
+                        cuts.append(i)
+                    if i.state == "running" and i.proc is not None and i.proc.poll() is not None:
+                        # sshd died under us: restarted, as systemd would
+                        self.log(f"sshd of {i.id} exited ({i.proc.returncode}); restarting it")
+                        self.stats["_sshd_restarts"] = self.stats.get("_sshd_restarts", 0) + 1
+                        kills.append((i, None, i.ns))
+                        i.proc, i.ns, i.ssh_at = None, None, None
                     if i.state == "pending" and now >= i.t_next:
                         i.state, i.running_at = "running", now
                         if i.console is None:
                             i.console = self._console(reg, i)
                     elif i.state == "running" and i.proc is None and i.ssh_at is None and not i.no_sshd \
-                            and now >= i.running_at + self.cfg["ssh_delay"]:
+                            and now >= i.running_at + self.cfg["ssh_delay"] + (i.ssh_late or 0):
                         i.ssh_at = now
                         starts.append(i)
                     elif i.state == "stopping" and now >= i.t_next:
@@ -1150,9 +1163,12 @@ class Sim:
                         s.state = "completed"
         for i, proc, ns in kills:
             host.kill_instance_procs(proc, ns)
+        if cuts:
+            self._sshd_cuts(cuts)
         for i in starts:
             vol = next(self.regions_vol(i))
             log = open(i.dir / "sshd.log", "ab")
+            populate.watch_listen(i, i.ip, self.ssh_port)
             try:
                 proc = host.start_sshd(i.dir, vol, i.user, log)
             finally:
@@ -1163,11 +1179,35 @@ class Sim:
                 if ns and ns != host.SELF_NS or proc.poll() is not None:
                     break
                 time.sleep(0.005)
+            host.pin_ns(proc.pid, ns)
             with self.lock:
                 if i.state == "running" and i.ssh_at is not None:
                     i.proc, i.ns = proc, ns
                     continue
             host.kill_instance_procs(proc, ns)
+
+    def _sshd_cuts(self, insts):
+        """sshd-cut: each new SSH connection (a child of an instance's sshd) may be
+        killed at a random time, which closes it mid-session."""
+        for i in insts:
+            proc = i.proc
+            if proc is None:
+                continue
+            seen = i.setdefault("cut_seen", set())
+            for pid in host.children(proc.pid):
+                if pid in seen or not host.is_sshd(pid):
+                    continue
+                seen.add(pid)
+                secs = self.faults.fire("sshd-cut", "ssh-session")
+                if secs is None:
+                    continue
+                t = threading.Timer(self.faults.uniform(0, float(secs)), self._cut, (proc.pid, pid))
+                t.daemon = True
+                t.start()
+
+    def _cut(self, parent, pid):
+        if host.kill_child(parent, pid):
+            self.faults.count("sshd-cut-hit")  # the connection was still open
 
     def regions_vol(self, i):
         for reg in self.regions.values():
@@ -1198,6 +1238,8 @@ class Sim:
                                          "ip": i.ip, "private_ip": i.private_ip, "user": i.user, "spot": i.spot,
                                          "groups": i.groups, "volumes": i.volumes, "token": i.token,
                                          "reservation": i.reservation, "sshd_pid": i.proc.pid if i.proc else None,
+                                         "running_at": i.running_at, "ssh_started_at": i.ssh_at,
+                                         "ssh_listening_at": i.ssh_listening_at,
                                          "ssh_up": i.proc is not None, "dir": str(i.dir),
                                          "tags": self._tags(reg, i.id)} for i in reg.instances.values()},
                     "keys": {k.name: {"id": k.id, "type": k.type, "fingerprint": k.fp, "public_key": k.pub}

@@ -13,6 +13,11 @@ KINDS = {
     "throttle": None, "500": None, "503": None, "drop": None, "commit-drop": None,
     "slow": None, "capacity": ("RunInstances", "StartInstances"), "consistency": ("RunInstances",),
     "sshd-drop": ("RunInstances", "StartInstances"),
+    # sshd-late=VALUE:SECONDS: the instance's sshd starts SECONDS later than --ssh-delay
+    "sshd-late": ("RunInstances", "StartInstances"),
+    # sshd-cut=VALUE:SECONDS: an SSH connection to an instance is killed (its sshd
+    # child, so the TCP connection closes mid-session) at a random time in 0..SECONDS
+    "sshd-cut": ("ssh-session",),
 }
 ALIASES = {"run-drop": ("commit-drop", ("RunInstances",)), "5xx": ("500", None),
            "internal": ("500", None), "unavailable": ("503", None)}
@@ -54,7 +59,7 @@ def parse(spec):
         if kind == "consistency":
             rules.append(Rule(kind, actions, prob=1.0, arg=_num(value.rstrip("s"), "seconds"), text=item))
             continue
-        if kind == "slow":
+        if kind in ("slow", "sshd-late", "sshd-cut"):
             value, _, secs = value.partition(":")
             arg = _num(secs.rstrip("s") or "2", "seconds")
         if "." in value:
@@ -76,6 +81,7 @@ class Faults:
         self.lock = threading.Lock()
         self.rng = random.Random(seed)
         self.injected = {}
+        self.by_action = {}  # "KIND@Action": injected (GET /_sim/stats "faults_by_action")
         self.rules = parse(spec)
         self.spec = spec or ""
 
@@ -97,6 +103,8 @@ class Faults:
                 elif self.rng.random() >= r.prob:
                     continue
                 self.injected[kind] = self.injected.get(kind, 0) + 1
+                ka = f"{kind}@{action}"
+                self.by_action[ka] = self.by_action.get(ka, 0) + 1
                 return r.arg if r.arg is not None else True
         return None
 
@@ -107,6 +115,10 @@ class Faults:
                 if r.kind == kind and r.applies(action):
                     return r.arg
         return None
+
+    def uniform(self, a, b):
+        with self.lock:
+            return self.rng.uniform(a, b)
 
     def count(self, kind):
         with self.lock:

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -227,15 +228,49 @@ def mnt_ns(pid):
 SELF_NS = mnt_ns(os.getpid())
 
 
+# Mount namespaces of live instances, each held open so that its inode number
+# cannot be given to another instance's (another simulator's) new namespace
+# while kill_instance_procs() still sweeps processes by that number.
+_PINNED = {}
+_PIN_LOCK = threading.Lock()
+
+
+def pin_ns(pid, ns):
+    """Hold pid's mount namespace ns open until kill_instance_procs() is done."""
+    if not ns or ns == SELF_NS:
+        return
+    try:
+        fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
+    except OSError:
+        return
+    if f"mnt:[{os.fstat(fd).st_ino}]" != ns:
+        os.close(fd)
+        return
+    with _PIN_LOCK:
+        old = _PINNED.pop(ns, None)
+        _PINNED[ns] = fd
+    if old is not None:
+        os.close(old)
+
+
+def _unpin(ns):
+    with _PIN_LOCK:
+        fd = _PINNED.pop(ns, None)
+    if fd is not None:
+        os.close(fd)
+
+
 def kill_instance_procs(proc, ns):
     """Stop an instance's sshd and every process left in its mount namespace."""
     if proc is not None and proc.poll() is None:
         ns = ns or mnt_ns(proc.pid)
+        if ns not in _PINNED:
+            pin_ns(proc.pid, ns)
         try:
             os.killpg(proc.pid, signal.SIGTERM)
         except OSError:
             pass
-    if ns and ns != SELF_NS:
+    if ns and ns != SELF_NS and ns in _PINNED:
         for _ in range(2):
             for d in os.listdir("/proc"):
                 if d.isdigit() and mnt_ns(d) == ns:
@@ -244,6 +279,7 @@ def kill_instance_procs(proc, ns):
                     except OSError:
                         pass
             time.sleep(0.05)
+    _unpin(ns)
     if proc is not None:
         try:
             proc.wait(timeout=3)
@@ -253,3 +289,38 @@ def kill_instance_procs(proc, ns):
             except OSError:
                 pass
             proc.wait()
+
+
+def children(pid):
+    """PIDs of pid's children (its SSH connections, for an sshd)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def is_sshd(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().startswith("sshd")
+    except OSError:
+        return False
+
+
+def kill_child(parent, pid):
+    """SIGKILL pid if it is still parent's child (an SSH connection of an sshd)."""
+    if pid not in children(parent):
+        return False
+    tree, i = [pid], 0
+    while i < len(tree):  # the connection's monitor, its session process, sftp-server
+        tree += children(tree[i])
+        i += 1
+    hit = False
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+            hit = True
+        except OSError:
+            pass
+    return hit

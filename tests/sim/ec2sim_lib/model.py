@@ -1,4 +1,5 @@
 """Static data: accounts, images, zones, instance types, and small helpers."""
+import functools
 import hashlib
 import re
 import secrets
@@ -72,9 +73,15 @@ def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int((t % 1) * 1000)
 
 
+@functools.lru_cache(maxsize=4096)
+def _glob_rx(pattern):
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S)
+
+
 def glob_match(pattern, value):
-    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(rx, value, re.S) is not None
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == value
+    return _glob_rx(pattern).fullmatch(value) is not None
 
 
 STATES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}

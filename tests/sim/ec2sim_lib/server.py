@@ -1,13 +1,15 @@
 """HTTP front end: EC2 Query API + the unsigned /_sim/ admin endpoints."""
 import json
+import re
 import socket
+import threading
 import time
 import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import auth, xmlout
+from . import auth, populate, xmlout
 from .errors import ApiError
 
 VERSION = "2016-11-15"
@@ -19,6 +21,10 @@ class Drop(Exception):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The status line and headers go out in one write, the body in another: with
+    # Nagle's algorithm the body then waits for the client's delayed ACK (40 ms on
+    # Linux) on every answer after the first of a connection.  EC2 has no such stall.
+    disable_nagle_algorithm = True
     server_version = "AmazonEC2"
     sys_version = ""
     sim = None  # set by make_server
@@ -67,6 +73,7 @@ class Handler(BaseHTTPRequestHandler):
             except ApiError:
                 sim.stats_inc("_auth_failures")
                 raise
+            _record_signature(self.headers, url.query)
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if self.command == "POST" and body and ctype in ("", "application/x-www-form-urlencoded"):
@@ -78,6 +85,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError("MissingAction", "The request must contain the parameter Action")
             if params.get("Version") not in (None, VERSION):
                 pass  # older versions are accepted: same shapes for what we implement
+            ov = _take_override(action)
+            if ov is not None:
+                return self._send_override(ov)
             verdict = sim.faults.before(action)
             if verdict == "drop":
                 raise Drop()
@@ -96,6 +106,24 @@ class Handler(BaseHTTPRequestHandler):
             import traceback
             traceback.print_exc()
             self._send(500, xmlout.error("InternalError", f"An internal error has occurred ({e!r})", self._rid))
+
+    def _send_override(self, ov):
+        """Answers with a hostile body from POST /_sim/override (see hostile.py)."""
+        from . import hostile
+        status, ctype, length, chunks = hostile.render(ov)
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.close_connection = True
+        self.send_header("x-amzn-RequestId", self._rid)
+        self.end_headers()
+        try:
+            for c in chunks:
+                self.wfile.write(c)
+        except OSError:  # the client gave up on a huge answer: fine
+            self.close_connection = True
 
     def _admin(self, path, body):
         sim = self.sim
@@ -118,14 +146,66 @@ class Handler(BaseHTTPRequestHandler):
                 out = dict(sim.api.cfg)
             elif path == "/_sim/state":
                 out = sim.api.dump()
+            elif path == "/_sim/populate" and self.command == "POST":
+                out = populate.populate(sim.api, json.loads(body or b"{}"))
+            elif path == "/_sim/override":
+                if self.command == "POST":
+                    _set_override(json.loads(body or b"{}"))
+                with _HOSTILE_LOCK:
+                    out = [{k: v for k, v in o.items() if k != "body"} for o in _OVERRIDES]
+            elif path == "/_sim/signatures":
+                with _HOSTILE_LOCK:
+                    out = sorted(_SIGNATURES)
             elif path == "/_sim/stats":
                 with sim.api.lock:
                     out = {"requests": dict(sim.api.stats), "faults": sim.faults.dump()["injected"]}
+                with sim.faults.lock:
+                    out["faults_by_action"] = dict(sim.faults.by_action)
             else:
                 return self._send(404, b'{"error": "no such endpoint"}', "application/json")
         except ValueError as e:
             return self._send(400, json.dumps({"error": str(e)}).encode(), "application/json")
         self._send(200, json.dumps(out, default=str, indent=1).encode(), "application/json")
+
+
+# Hostile answers (POST /_sim/override) and the signatures verified so far
+# (GET /_sim/signatures, for the secrets audit).
+_HOSTILE_LOCK = threading.Lock()
+_OVERRIDES = []
+_SIGNATURES = set()
+
+
+def _record_signature(headers, query):
+    auth = headers.get("Authorization") or ""
+    m = re.search(r"Signature=([0-9a-fA-F]+)", auth)
+    sig = m.group(1) if m else dict(parse_qsl(query)).get("X-Amz-Signature")
+    if sig:
+        with _HOSTILE_LOCK:
+            _SIGNATURES.add(sig)
+
+
+def _set_override(o):
+    """{"action": A, "status": 200, "body": str, "gen": kind, "size": n,
+    "count": n, "ctype": ...}; {} or {"clear": true} clears them all."""
+    if not isinstance(o, dict):
+        raise ValueError("override: a JSON object")
+    with _HOSTILE_LOCK:
+        if not o or o.get("clear"):
+            _OVERRIDES.clear()
+            return
+        if not o.get("action"):
+            raise ValueError("override: action missing")
+        o = dict(o, count=int(o.get("count", 1)))
+        _OVERRIDES.append(o)
+
+
+def _take_override(action):
+    with _HOSTILE_LOCK:
+        for o in _OVERRIDES:
+            if o["action"] in (action, "*") and o["count"] != 0:
+                o["count"] -= 1
+                return dict(o)
+    return None
 
 
 class Server(ThreadingHTTPServer):
