@@ -261,24 +261,30 @@ def test_launch_test_runs_the_scripts(sim_factory, tmp_path):
     assert rows["gpu (nvidia-smi)"] == "pass"
 
 
-def test_recycled_address_confirmed_by_console(sim_factory):
+def test_recycled_address_confirmed_by_console(sim_factory, tmp_path):
     # EC2 reuses public addresses: a new instance on an address known
     # with an earlier instance's key is accepted when its console output
-    # shows the new key; `gpuctl ssh` to it then works
+    # shows the new key.  Every loopback address the simulator may hand out
+    # is made known with another key first, so whichever one the instance
+    # gets was "used before".
     sim = sim_factory(boot_delay=0.2, ssh_delay=0.2)
     env = launch_env(sim)
-    args = ("launch", "--ami", "vict0rsch-1.0", "--type", "g2.2xlarge")
-    a = gpuctl(sim, *args, env=env, timeout=120)
-    assert a.returncode == 0, a.stderr
-    ip_a = sim.state()["us-west-1"]["instances"][a.stdout.strip()]["ip"]
-    t = gpuctl(sim, "terminate", "--yes", "--wait", a.stdout.strip(), env=env)
-    assert t.returncode == 0, t.stderr
-    b = gpuctl(sim, *args, env=env, timeout=120)
-    assert b.returncode == 0, b.stderr
-    assert sim.state()["us-west-1"]["instances"][b.stdout.strip()]["ip"] == ip_a
-    assert "replaced the host key" in b.stderr
-    assert "console output shows this key" in b.stderr
-    kh = Path(env["XDG_CONFIG_HOME"], "gpuctl", "known_hosts").read_text()
-    assert len([l for l in kh.splitlines() if l.startswith(ip_a + " ")]) == 1
-    p = gpuctl(sim, "ssh", "--", "true", env=env)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(tmp_path / "old")], check=True)
+    old = (tmp_path / "old.pub").read_text().split()[1]
+    kh = Path(env["XDG_CONFIG_HOME"], "gpuctl", "known_hosts")
+    kh.parent.mkdir(parents=True, mode=0o700)
+    kh.write_text("".join(f"127.0.0.{n} ssh-ed25519 {old}\n"
+                          for n in range(2, 255)))
+    kh.chmod(0o600)
+    p = gpuctl(sim, "launch", "--ami", "vict0rsch-1.0", "--type",
+               "g2.2xlarge", env=env, timeout=120)
     assert p.returncode == 0, p.stderr
+    ip = sim.state()["us-west-1"]["instances"][p.stdout.strip()]["ip"]
+    assert "replaced the host key" in p.stderr
+    assert "console output shows this key" in p.stderr
+    entries = [l.split() for l in kh.read_text().splitlines()
+               if l.startswith(ip + " ")]
+    assert len(entries) == 1 and entries[0][2] != old
+    q = gpuctl(sim, "ssh", "--", "true", env=env)
+    assert q.returncode == 0, q.stderr
