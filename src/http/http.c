@@ -11,9 +11,8 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 
+#include "gpuctl/digest.h"
 #include "gpuctl/log.h"
 
 #ifndef GPUCTL_VERSION
@@ -310,7 +309,7 @@ static CURLcode perform_once(struct http_client *c,
 	/* The header list held the signature: wipe it. */
 	for (tmp = headers; tmp; tmp = tmp->next)
 		if (tmp->data)
-			OPENSSL_cleanse(tmp->data, strlen(tmp->data));
+			digest_wipe(tmp->data, strlen(tmp->data));
 	curl_slist_free_all(headers);
 	c->resp = NULL;
 	return rc;
@@ -364,7 +363,7 @@ static double random_unit(void)
 {
 	unsigned int v;
 
-	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+	if (digest_random(&v, sizeof(v)))
 		return 0.5;
 	return (double)v / 4294967296.0;
 }

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
+
+#include "gpuctl/digest.h"
 
 #define JOURNAL_MAX_AGE (24 * 3600)
 
@@ -128,7 +129,7 @@ int state_write_private(const char *path, const void *data, size_t len,
 
 	if (state_mkdirs(dir, err))
 		goto out;
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (digest_random(rnd, sizeof(rnd))) {
 		err_set(err, GPUCTL_ERR_OTHER, "no random bytes");
 		goto out;
 	}
@@ -239,8 +240,8 @@ char *state_new_token(void)
 	unsigned char rnd[16];
 	char *hex = xmalloc(33);
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		/* OpenSSL's RNG failing is not recoverable */
+	if (digest_random(rnd, sizeof(rnd))) {
+		/* the system's RNG failing is not recoverable */
 		abort();
 	}
 	hex_encode(rnd, sizeof(rnd), hex);

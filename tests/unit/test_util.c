@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpuctl/digest.h"
 #include "gpuctl/err.h"
 #include "gpuctl/log.h"
 #include "gpuctl/util.h"
@@ -155,6 +156,89 @@ static void test_redact_registered(void **state)
 	expect_redacted("tok/en+x=", "tok/en+x=");
 }
 
+/* SHA-256 and HMAC against FIPS 180-2 and RFC 4231 test vectors. */
+static void test_digest(void **state)
+{
+	char hex[2 * DIGEST_SHA256_LEN + 1];
+	unsigned char mac[DIGEST_SHA256_LEN];
+	unsigned char key[20];
+
+	(void)state;
+	digest_sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
+				 "b00361a396177a9cb410ff61f20015ad");
+	digest_sha256_hex("", 0, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+				 "27ae41e4649b934ca495991b7852b855");
+	memset(key, 0x0b, sizeof(key));
+	digest_hmac_sha256(key, sizeof(key), "Hi There", 8, mac);
+	hex_encode(mac, sizeof(mac), hex);
+	assert_string_equal(hex, "b0344c61d8db38535ca8afceaf0bf12b"
+				 "881dc200c9833da726e9376c2e32cff7");
+}
+
+static void expect_b64(const char *raw, size_t n, const char *enc)
+{
+	struct buf b = BUF_INIT;
+	char *e = digest_base64(raw, n);
+
+	assert_string_equal(e, enc);
+	assert_int_equal(digest_base64_decode(e, strlen(e), &b), 0);
+	assert_int_equal(b.len, n);
+	assert_memory_equal(b.data, raw, n);
+	free(e);
+	buf_release(&b);
+}
+
+static void test_base64(void **state)
+{
+	struct buf b = BUF_INIT;
+	char big[40000];
+	char *e;
+	size_t i;
+
+	(void)state;
+	expect_b64("", 0, "");
+	expect_b64("f", 1, "Zg==");
+	expect_b64("fo", 2, "Zm8=");
+	expect_b64("foo", 3, "Zm9v");
+	expect_b64("foob", 4, "Zm9vYg==");
+	expect_b64("\0\xff\x80", 3, "AP+A");
+	/* longer than one EVP_EncodeBlock chunk */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7);
+	e = digest_base64(big, sizeof(big));
+	assert_int_equal(strlen(e), 4 * ((sizeof(big) + 2) / 3));
+	assert_int_equal(digest_base64_decode(e, strlen(e), &b), 0);
+	assert_memory_equal(b.data, big, sizeof(big));
+	free(e);
+	buf_reset(&b);
+	/* white space and line breaks are skipped */
+	assert_int_equal(digest_base64_decode("Zm9v\r\nYm Fy\n", 12, &b), 0);
+	assert_string_equal(b.data, "foobar");
+	buf_reset(&b);
+	assert_int_equal(digest_base64_decode("Zm9v!", 5, &b), -1);
+	buf_reset(&b);
+	assert_int_equal(digest_base64_decode("Zg==Zg", 6, &b), -1);
+	buf_reset(&b);
+	assert_int_equal(digest_base64_decode("Z", 1, &b), -1);
+	buf_reset(&b);
+	assert_int_equal(digest_base64_decode("Zh==", 4, &b), -1);
+	buf_release(&b);
+}
+
+static void test_random(void **state)
+{
+	unsigned char a[32] = {0}, z[32] = {0};
+
+	(void)state;
+	assert_int_equal(digest_random(a, sizeof(a)), 0);
+	/* 2^-256 to fail by chance */
+	assert_memory_not_equal(a, z, sizeof(a));
+	digest_wipe(a, sizeof(a));
+	assert_memory_equal(a, z, sizeof(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +248,9 @@ int main(void)
 	    cmocka_unit_test(test_err),
 	    cmocka_unit_test(test_redact_patterns),
 	    cmocka_unit_test(test_redact_registered),
+	    cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_base64),
+	    cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
