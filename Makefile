@@ -41,7 +41,7 @@ QUIET_LINK = @echo "  LINK    $@";
 endif
 
 .PHONY: all check unit-check e2e-check asan-check install uninstall clean \
-	format format-check deps demo bench
+	format format-check deps demo bench layers-check
 
 all: gpuctl
 
@@ -110,6 +110,11 @@ uninstall:
 
 clean:
 	rm -rf build build-asan gpuctl
+
+# The layering: which folder may include which library and which module
+# (scripts/layers-check.py says why for each violation).
+layers-check:
+	@$(PYTHON) scripts/layers-check.py
 
 FORMAT_FILES = $(wildcard src/*.c src/*/*.c include/gpuctl/*.h tests/unit/*.c)
 format:
