@@ -10,8 +10,7 @@
 
 #include "gpuctl/creds.h"
 #include "gpuctl/err.h"
-
-enum out_format { OUT_TEXT, OUT_JSON, OUT_TABLE };
+#include "gpuctl/out.h"
 
 struct gpuctl_ctx {
 	const char *region_flag;

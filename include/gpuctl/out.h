@@ -18,8 +18,10 @@
 
 #include <stdio.h>
 
-#include "gpuctl/cmd.h"
 #include "gpuctl/util.h"
+
+/* --output text|json|table */
+enum out_format { OUT_TEXT, OUT_JSON, OUT_TABLE };
 
 struct out_column {
 	const char *title;    /* table header, e.g. "INSTANCE" */
@@ -66,5 +68,24 @@ size_t out_display_width(const char *s);
 
 /* "3d 4h", "2h 05m", "12m", "40s" for a duration in seconds. */
 void out_duration(struct buf *b, long long seconds);
+
+/*
+ * "2024-10-10T12:00:00Z" for a time in seconds since the epoch; when epoch
+ * is 0 or unreadable, sent (the time as the server wrote it; may be NULL).
+ */
+void out_iso_time(struct buf *b, long long epoch, const char *sent);
+
+/*
+ * The length of the longest prefix of s, at most max bytes, that ends on
+ * a UTF-8 character boundary: for cutting text without splitting one.
+ */
+int out_utf8_prefix(const char *s, size_t max);
+
+/*
+ * A document written as it is (an API response, a config block), with a
+ * final newline added when it has none (nothing for an empty one).
+ * Returns 0, or -1 when writing failed.
+ */
+int out_document(const char *text, size_t len, FILE *f);
 
 #endif

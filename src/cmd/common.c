@@ -187,16 +187,14 @@ void cmd_progress(void *arg, const char *what, double elapsed_s)
 {
 	struct gpuctl_ctx *ctx = arg;
 	struct buf b = BUF_INIT;
-	size_t cut;
+	int cut;
 
 	if (ctx->quiet || !isatty(STDERR_FILENO))
 		return;
 	out_sanitize(&b, what);
 	/* one line: cut at a character boundary */
-	for (cut = b.len < 150 ? b.len : 150;
-	     cut < b.len && (b.data[cut] & 0xc0) == 0x80; cut--)
-		;
-	fprintf(stderr, "\r\033[K%.*s (%.0f s)", (int)cut, b.data, elapsed_s);
+	cut = out_utf8_prefix(b.data, 150);
+	fprintf(stderr, "\r\033[K%.*s (%.0f s)", cut, b.data, elapsed_s);
 	fflush(stderr);
 	ctx->progress_shown = 1;
 	buf_release(&b);

@@ -842,6 +842,11 @@ static const struct out_column launch_cols[] = {
     {"USER", "loginUser", 0},	   {"KEY", "keyFile", 0},
 };
 
+/* Text output: the instance IDs, one a line. */
+static const struct out_column id_cols[] = {
+    {"INSTANCE", "instanceId", 0},
+};
+
 static int print_result(struct launch *l)
 {
 	struct out_table *t;
@@ -849,9 +854,13 @@ static int print_result(struct launch *l)
 	int rc = 0;
 
 	if (l->ctx->output == OUT_TEXT) {
+		t = out_table_new(id_cols, 1);
 		for (i = 0; i < l->instances.n; i++)
-			printf("%s\n", l->instances.items[i].id);
-		return 0;
+			out_table_add(
+			    t, (const char *const *)&l->instances.items[i].id);
+		rc = out_table_print(t, OUT_TEXT, "instances", stdout);
+		out_table_free(t);
+		return rc;
 	}
 	t = out_table_new(launch_cols,
 			  sizeof(launch_cols) / sizeof(*launch_cols));

@@ -10,8 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/log.h"
@@ -136,20 +134,6 @@ static void snapshots_release(struct lc_snapshots *s)
 	s->n = 0;
 }
 
-/* Length of the longest prefix of s, at most max bytes, that ends on a
- * UTF-8 character boundary. */
-static int utf8_prefix(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return (int)n;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (int)n;
-}
-
 /* The instance's Name tag made safe for a terminal, or "". */
 static void add_name(struct buf *b, const struct ec2_instance *i)
 {
@@ -159,7 +143,7 @@ static void add_name(struct buf *b, const struct ec2_instance *i)
 	if (!name || !*name)
 		return;
 	out_sanitize(&s, name);
-	buf_addf(b, " (%.*s)", utf8_prefix(s.data, 100), s.data);
+	buf_addf(b, " (%.*s)", out_utf8_prefix(s.data, 100), s.data);
 	buf_release(&s);
 }
 
@@ -284,15 +268,16 @@ static int snapshot_volume(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 	if (name && *name)
 		desc = xasprintf("gpuctl snapshot of %s (%s) of %s (%.*s) "
 				 "before terminate",
-				 vol, dev, i->id, utf8_prefix(name, 100), name);
+				 vol, dev, i->id, out_utf8_prefix(name, 100),
+				 name);
 	else
 		desc = xasprintf("gpuctl snapshot of %s (%s) of %s before "
 				 "terminate",
 				 vol, dev, i->id);
 	if (!name || !*name)
 		name = i->id;
-	tag_name = xasprintf("%.*s-%.*s", utf8_prefix(name, 200), name,
-			     utf8_prefix(base, 50), base);
+	tag_name = xasprintf("%.*s-%.*s", out_utf8_prefix(name, 200), name,
+			     out_utf8_prefix(base, 50), base);
 	tags[0] = (struct ec2_param){"Name", tag_name};
 	tags[1] = (struct ec2_param){SVC_MANAGED_TAG, "true"};
 	tags[2] = (struct ec2_param){"gpuctl:instance", i->id};

@@ -94,20 +94,6 @@ static int by_launch(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* "2024-10-10T12:00:00Z" from the epoch, else the time as sent. */
-static void iso_time(struct buf *b, long long epoch, const char *sent)
-{
-	struct tm tm;
-	time_t t = (time_t)epoch;
-	char s[32];
-
-	if (epoch > 0 && gmtime_r(&t, &tm) &&
-	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf_adds(b, s);
-	else if (sent)
-		buf_adds(b, sent);
-}
-
 static void add_row(struct out_table *t, const struct ec2_instance *i,
 		    enum out_format fmt, long long now)
 {
@@ -115,7 +101,7 @@ static void add_row(struct out_table *t, const struct ec2_instance *i,
 	const char *name = ec2_instance_tag(i, "Name");
 	int running = i->state_name && !strcmp(i->state_name, "running");
 
-	iso_time(&launched, i->launch_epoch, i->launch_time);
+	out_iso_time(&launched, i->launch_epoch, i->launch_time);
 	if (running && i->launch_epoch > 0) {
 		if (fmt == OUT_JSON)
 			buf_addf(&up, "%lld",

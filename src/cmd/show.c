@@ -94,19 +94,6 @@ static const struct field fields[F_COUNT] = {
     {"Key file", "keyFile", 0, SHOW_ALL},
 };
 
-static void iso_time(struct buf *b, long long epoch, const char *sent)
-{
-	struct tm tm;
-	time_t t = (time_t)epoch;
-	char s[32];
-
-	if (epoch > 0 && gmtime_r(&t, &tm) &&
-	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf_adds(b, s);
-	else if (sent)
-		buf_adds(b, sent);
-}
-
 /*
  * The login user of the instance's image, "unknown" when the image is no
  * longer visible.  Returns 0, or -1 on another error.
@@ -193,7 +180,7 @@ static int show(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 		if (i->groups[k].name)
 			buf_addf(&v[F_GROUPS], "(%s)", i->groups[k].name);
 	}
-	iso_time(&v[F_LAUNCH], i->launch_epoch, i->launch_time);
+	out_iso_time(&v[F_LAUNCH], i->launch_epoch, i->launch_time);
 	if (running && i->launch_epoch > 0) {
 		out_duration(&v[F_UPTIME], now - i->launch_epoch);
 		buf_addf(&v[F_UPTIME_S], "%lld",

@@ -6,6 +6,7 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/log.h"
+#include "gpuctl/out.h"
 #include "gpuctl/ssh.h"
 #include "gpuctl/state.h"
 #include "gpuctl/svc.h"
@@ -114,7 +115,7 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	buf_adds(&b, "  IdentitiesOnly yes\n");
 	add_path(&b, "UserKnownHostsFile", kh);
 	buf_adds(&b, "  StrictHostKeyChecking yes\n");
-	fputs(b.data, stdout);
+	out_document(b.data, b.len, stdout);
 	status = 0;
 	goto out;
 fail:
