@@ -7,7 +7,7 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
 #include "gpuctl/util.h"
 
 const char cmd_list_usage[] =
@@ -85,15 +85,6 @@ static int add_states(const char *list, int *want, const char **bad)
 	}
 }
 
-static int by_launch(const void *a, const void *b)
-{
-	const struct ec2_instance *x = a, *y = b;
-
-	if (x->launch_epoch != y->launch_epoch)
-		return x->launch_epoch < y->launch_epoch ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
 static void add_row(struct out_table *t, const struct ec2_instance *i,
 		    enum out_format fmt, long long now)
 {
@@ -143,14 +134,14 @@ static void add_row(struct out_table *t, const struct ec2_instance *i,
 int cmd_list(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct svc_ctx svc;
 	struct ec2_instance_list l = {0};
-	struct ec2_describe q = {0};
-	struct ec2_filter filters[2];
-	const char *managed[] = {SVC_MANAGED_TAG};
 	const char *states[NSTATES];
 	struct out_table *t = NULL;
 	int want[NSTATES] = {0}, any_state = 0, all = 0, i, r, status = 0;
-	size_t k, nstates = 0, nfilters = 0;
+	size_t k, nstates = 0;
+
+	memset(&svc, 0, sizeof(svc));
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL, *bad = NULL;
@@ -204,29 +195,12 @@ int cmd_list(int argc, char **argv, struct gpuctl_ctx *ctx)
 		if (any_state ? want[k]
 			      : strcmp(known_states[k], "terminated") != 0)
 			states[nstates++] = known_states[k];
-	filters[nfilters].name = "instance-state-name";
-	filters[nfilters].values = states;
-	filters[nfilters].nvalues = nstates;
-	nfilters++;
-	if (!all) {
-		filters[nfilters].name = "tag-key";
-		filters[nfilters].values = managed;
-		filters[nfilters].nvalues = 1;
-		nfilters++;
-	}
-	q.filters = filters;
-	q.nfilters = nfilters;
-	q.max_results = 1000;
-	l.brief = 1; /* only what is printed: a third of the memory */
-
-	if (cmd_ec2(ctx, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_EC2, &svc, &err))
 		goto fail;
-	if (ec2_describe_instances(ctx->ec2, &q, &l, &err)) {
+	if (svc_list_instances(&svc, all, states, nstates, &l, &err)) {
 		status = cmd_report(&err, "list failed");
 		goto out;
 	}
-	if (l.n)
-		qsort(l.items, l.n, sizeof(*l.items), by_launch);
 	if (ctx->output == OUT_JSON)
 		t = out_table_new(json_cols,
 				  sizeof(json_cols) / sizeof(*json_cols));
@@ -243,6 +217,7 @@ fail:
 out:
 	out_table_free(t);
 	ec2_instance_list_release(&l);
+	svc_ctx_release(&svc);
 	err_clear(&err);
 	return status;
 }
