@@ -1,9 +1,11 @@
 /*
- * cmd: what every subcommand shares.  main.c parses the global options
- * into struct gpuctl_ctx and hands it to the command; a command asks for
- * the EC2 client when it needs one, and reports errors through
- * cmd_report(), which picks nothing but the message: the exit status comes
- * from err_exit_status().
+ * cmd: what every subcommand shares (src/cmd/common.c).  main.c parses the
+ * global options into struct gpuctl_ctx and hands it to the command.  A
+ * command parses its arguments, fills the services' context from ctx
+ * (cmd_svc_init()), calls services (gpuctl/svc*.h), hands its rows to
+ * out/, and reports errors through cmd_report(), which picks nothing but
+ * the message: the exit status comes from err_exit_status().  Services
+ * never see struct gpuctl_ctx, and no command calls into another's file.
  */
 #ifndef GPUCTL_CMD_H
 #define GPUCTL_CMD_H

@@ -1,8 +1,10 @@
 /*
  * out: results on stdout as text (tab-separated, one record a line, no
  * header: stable for cut and awk), an aligned table with a header, or one
- * JSON document (jansson).  Commands hand their rows here and never print
- * results themselves.
+ * JSON document (jansson); a document (an API response, a config block)
+ * as it is; and the small formatting helpers commands share (durations,
+ * times, UTF-8 cuts).  Commands hand their results here and never print
+ * them themselves.
  *
  * Every cell is untrusted (tag values come from anyone who can tag): in
  * text and table output control characters (C0, DEL, C1), tabs and

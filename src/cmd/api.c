@@ -1,4 +1,7 @@
-/* gpuctl api ACTION [KEY=VALUE...]: one raw signed Query API call. */
+/*
+ * gpuctl api ACTION [KEY=VALUE...]: one raw signed Query API call.  The
+ * one command that calls ec2/ itself: the raw call is what it is for.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,7 @@
-/* gpuctl cp [-r] [-p] SRC... DST: scp's syntax, over SFTP. */
+/*
+ * gpuctl cp [-r] [-p] SRC... DST: scp's syntax, over SFTP.  The instance
+ * comes from svc_inventory.h, the session from svc_reach.h.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,8 @@
  * failed launch or login (the tutorial's list: credentials and limits,
  * not running, wrong key, wrong address, wrong user, a security group
  * that does not admit the caller's current IP) and says which holds.
+ * Each check asks a service (svc_provision.h for the limit,
+ * svc_inventory.h, svc_keypair.h, svc_access.h) and words one row.
  */
 #include <errno.h>
 #include <stdarg.h>

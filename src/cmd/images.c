@@ -1,4 +1,7 @@
-/* gpuctl images PATTERN [--owner self|amazon|all]: AMI search. */
+/*
+ * gpuctl images PATTERN [--owner self|amazon|all]: AMI search
+ * (svc_search_images()), one row per image.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,9 @@
 /*
  * gpuctl launch: the tutorial's console walk-through in one command.
- * Resolve the AMI, make or reuse the key pair and the security group, run
- * the instances idempotently (client token from the launch journal), wait.
+ * Parses the options and hands them to svc_launch() (svc_provision.h:
+ * the AMI, the key pair, the security group, an idempotent RunInstances
+ * under the launch journal's client token, the waits), prints the
+ * instances, and with --test runs gpuctl test on each (cmd_gputest()).
  */
 #include <stdio.h>
 #include <string.h>

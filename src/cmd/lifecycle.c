@@ -3,6 +3,8 @@
  * of the work, and the way back.  terminate asks first on a terminal,
  * refuses without --yes elsewhere, and with --snapshot snapshots every
  * EBS volume of the instance and waits for them before terminating it.
+ * The work is svc_lifecycle.h's and svc_snapshot.h's; here are the
+ * question, the messages about what was left, and the rows.
  */
 #include <stdio.h>
 #include <stdlib.h>

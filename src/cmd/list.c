@@ -1,4 +1,7 @@
-/* gpuctl list [--all] [--state S]: the instances gpuctl launched. */
+/*
+ * gpuctl list [--all] [--state S]: the instances gpuctl launched
+ * (svc_list_instances()), one row each.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

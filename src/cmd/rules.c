@@ -1,7 +1,8 @@
 /*
  * gpuctl rules [INSTANCE]: the inbound and outbound rules of an instance's
  * security groups; gpuctl rules add|remove in|out PROTO PORTS CIDR
- * [INSTANCE]: one rule more or less.
+ * [INSTANCE]: one rule more or less.  Parses the rule; the groups, their
+ * rules and the change are svc_access.h's.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,7 @@
-/* gpuctl show [INSTANCE]: one instance in detail. */
+/*
+ * gpuctl show [INSTANCE]: one instance in detail, one record (the
+ * instance from svc_inventory.h, its key file from svc_keypair.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /*
  * gpuctl ssh [INSTANCE] [-l USER] [-i KEY] [-t] [-L SPEC] [-R SPEC] [-N]
- *            [-- COMMAND...]
+ *            [-- COMMAND...]: a shell, a command or forwards over the
+ * session svc_ssh_connect() opens (svc_reach.h).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,8 @@
-/* gpuctl ssh-config [INSTANCE]: an OpenSSH Host block for the instance. */
+/*
+ * gpuctl ssh-config [INSTANCE]: an OpenSSH Host block for the instance,
+ * from the login svc_reach.h works out (after one connection, so that
+ * known_hosts holds its verified host key).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
