@@ -1,5 +1,5 @@
 /*
- * cmd: what every subcommand shares (src/cmd/common.c).  main.c parses the
+ * cmd: what every subcommand shares (src/cmd/cmd_common.c).  main.c parses the
  * global options into struct gpuctl_ctx and hands it to the command.  A
  * command parses its arguments, fills the services' context from ctx
  * (cmd_svc_init()), calls services (gpuctl/svc*.h), hands its rows to
@@ -96,8 +96,9 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
- * Subcommands, one file each (src/cmd/NAME.c): cmd_NAME() returns the
- * process exit status; cmd_NAME_usage is its help text.
+ * Subcommands, one file each (src/cmd/cmd_NAME.c; cmd_lifecycle.c holds
+ * stop, start and terminate): cmd_NAME() returns the process exit status;
+ * cmd_NAME_usage is its help text.
  */
 #define GPUCTL_COMMAND(name)                                           \
 	int cmd_##name(int argc, char **argv, struct gpuctl_ctx *ctx); \

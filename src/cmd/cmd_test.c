@@ -1,7 +1,7 @@
 /*
  * gpuctl test [INSTANCE] [--dir DIR] [--upload LOCALDIR]: runs the scripts
  * of ~/test on the instance, then a GPU check from nvidia-smi.  Parses;
- * the run and its printer are cmd_gputest()'s (common.c), shared with
+ * the run and its printer are cmd_gputest()'s (cmd_common.c), shared with
  * launch --test.
  */
 #include <string.h>
