@@ -1,17 +1,18 @@
 /*
- * cmd: what every subcommand shares.  main.c parses the global options
- * into struct gpuctl_ctx and hands it to the command; a command asks for
- * the EC2 client when it needs one, and reports errors through
- * cmd_report(), which picks nothing but the message: the exit status comes
- * from err_exit_status().
+ * cmd: what every subcommand shares (src/cmd/cmd_common.c).  main.c parses the
+ * global options into struct gpuctl_ctx and hands it to the command.  A
+ * command parses its arguments, fills the services' context from ctx
+ * (cmd_svc_init()), calls services (gpuctl/svc*.h), hands its rows to
+ * out/, and reports errors through cmd_report(), which picks nothing but
+ * the message: the exit status comes from err_exit_status().  Services
+ * never see struct gpuctl_ctx, and no command calls into another's file.
  */
 #ifndef GPUCTL_CMD_H
 #define GPUCTL_CMD_H
 
 #include "gpuctl/creds.h"
 #include "gpuctl/err.h"
-
-enum out_format { OUT_TEXT, OUT_JSON, OUT_TABLE };
+#include "gpuctl/out.h"
 
 struct gpuctl_ctx {
 	const char *region_flag;
@@ -43,6 +44,17 @@ int cmd_global_option(struct gpuctl_ctx *ctx, int argc, char **argv, int *i,
 int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err);
 
 /*
+ * The services' context from ctx: cmd_ec2(), then the client, region, CA
+ * bundle, environment and the progress line (cmd_progress()); with
+ * CMD_SVC_STATE also gpuctl's local folders, at once.  s is zeroed first
+ * and is released with svc_ctx_release() whatever this returns.
+ */
+struct svc_ctx;
+enum cmd_svc_needs { CMD_SVC_EC2 = 0, CMD_SVC_STATE = 1 };
+int cmd_svc_init(struct gpuctl_ctx *ctx, enum cmd_svc_needs needs,
+		 struct svc_ctx *s, struct gpuctl_err *err);
+
+/*
  * Prints "gpuctl: WHAT: MESSAGE" on stderr (with "CODE: " before the
  * message and " (request ID …)" after it for AWS errors), then the hint
  * line, with untrusted text cut and stripped of control characters.
@@ -52,72 +64,41 @@ int cmd_report(const struct gpuctl_err *err, const char *what);
 
 /*
  * A live progress line on stderr ("\r" rewritten) when stderr is a
- * terminal and not --quiet; cmd_progress_done() clears it.  Fits the
- * svc_progress callback (ctx is the struct gpuctl_ctx).
+ * terminal and not --quiet; cmd_progress_done() clears it.  They are the
+ * services' reporter (struct svc_reporter; ctx is the struct gpuctl_ctx).
  */
 void cmd_progress(void *ctx, const char *what, double elapsed_s);
-void cmd_progress_done(struct gpuctl_ctx *ctx);
+void cmd_progress_done(void *ctx);
 
-/*
- * SSH to instances, shared by launch, ssh, cp, test and ssh-config
- * (src/cmd/sshcommon.c).
- */
-struct ec2_image;
 struct ec2_instance;
-struct ec2_instance_list;
-struct ssh_session;
-
-struct cmd_ssh_wait {
-	const struct ec2_image *image; /* for the login user; may be NULL */
-	const char *user;	       /* -l, or NULL: guessed */
-	const char *key_path;	       /* -i, or NULL: the key pair's */
-	int accept_new_hostkey;
-	long long deadline_ms; /* svc_now_ms() clock; 0: no deadline */
-};
+struct svc_reach_opts;
 
 /*
- * Waits until SSH on every instance answers, its host key checks out
- * (pinned from the console output when it shows the fingerprints, else
- * trusted on first use) and a command runs.  Progress on a terminal.
- */
-int cmd_wait_ssh(struct gpuctl_ctx *ctx, const struct ec2_instance_list *l,
-		 const struct cmd_ssh_wait *w, struct gpuctl_err *err);
-
-/*
- * Connects to one instance (no waiting): the session, or NULL with err
- * filled, its message saying which of the usual causes of a failed login
- * applies (not running, wrong key, wrong address, wrong user, a security
- * group that does not admit this machine's IP).
- */
-struct ssh_session *cmd_ssh_connect(struct gpuctl_ctx *ctx,
-				    const struct ec2_instance *inst,
-				    const struct cmd_ssh_wait *w,
-				    struct gpuctl_err *err);
-
-/* The login user for inst: user when set, else guessed from its AMI. */
-char *cmd_login_user(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
-		     const char *user);
-
-/*
- * Consumes -l USER, -i KEY or --accept-new-hostkey at argv[*i] into w:
+ * Consumes -l USER, -i KEY or --accept-new-hostkey at argv[*i] into o:
  * 1 when it did, 0 when argv[*i] is none of them, -1 on a missing value.
  */
-int cmd_ssh_common_option(int argc, char **argv, int *i, struct cmd_ssh_wait *w,
-			  struct gpuctl_err *err);
+int cmd_ssh_common_option(int argc, char **argv, int *i,
+			  struct svc_reach_opts *o, struct gpuctl_err *err);
 
-/* Runs gpuctl test on instances (launch --test); returns the exit status. */
-int cmd_test_instances(struct gpuctl_ctx *ctx,
-		       const struct ec2_instance_list *l,
-		       const struct ec2_image *image, const char *user,
-		       const char *key_path);
+/*
+ * gpuctl test on one instance (also launch --test): connects, uploads
+ * upload (may be NULL) into dir, runs the scripts of dir and the GPU
+ * check (svc_gputest.h), prints the last lines of each failed check's
+ * output on stderr and the rows on stdout.  Returns the exit status: 1
+ * when a check failed, 255 when SSH did.
+ */
+int cmd_gputest(struct gpuctl_ctx *ctx, struct svc_ctx *svc,
+		const struct ec2_instance *inst, const struct svc_reach_opts *o,
+		const char *dir, const char *upload);
 
 /* Prints a usage error and returns 2. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
- * Subcommands, one file each (src/cmd/NAME.c): cmd_NAME() returns the
- * process exit status; cmd_NAME_usage is its help text.
+ * Subcommands, one file each (src/cmd/cmd_NAME.c; cmd_lifecycle.c holds
+ * stop, start and terminate): cmd_NAME() returns the process exit status;
+ * cmd_NAME_usage is its help text.
  */
 #define GPUCTL_COMMAND(name)                                           \
 	int cmd_##name(int argc, char **argv, struct gpuctl_ctx *ctx); \

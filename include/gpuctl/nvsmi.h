@@ -1,6 +1,8 @@
 /*
- * nvsmi: parsers for what nvidia-smi prints, for `gpuctl test`.  Pure: the
- * caller runs the command (over SSH) and passes its output in.
+ * nvsmi (src/gpu/): parsers for what nvidia-smi prints, for the GPU check
+ * of `gpuctl test` (svc_gputest.h).  GPU knowledge, not SSH: pure, on the
+ * lowest floor beside util; the caller runs the command (over SSH) and
+ * passes its output in.
  *
  * Ownership: the text passed in is borrowed.  A struct nvsmi_list is filled
  * by a parser and freed with nvsmi_list_release(); its strings belong to it.

@@ -1,8 +1,10 @@
 /*
  * out: results on stdout as text (tab-separated, one record a line, no
  * header: stable for cut and awk), an aligned table with a header, or one
- * JSON document (jansson).  Commands hand their rows here and never print
- * results themselves.
+ * JSON document (jansson); a document (an API response, a config block)
+ * as it is; and the small formatting helpers commands share (durations,
+ * times, UTF-8 cuts).  Commands hand their results here and never print
+ * them themselves.
  *
  * Every cell is untrusted (tag values come from anyone who can tag): in
  * text and table output control characters (C0, DEL, C1), tabs and
@@ -18,8 +20,10 @@
 
 #include <stdio.h>
 
-#include "gpuctl/cmd.h"
 #include "gpuctl/util.h"
+
+/* --output text|json|table */
+enum out_format { OUT_TEXT, OUT_JSON, OUT_TABLE };
 
 struct out_column {
 	const char *title;    /* table header, e.g. "INSTANCE" */
@@ -66,5 +70,24 @@ size_t out_display_width(const char *s);
 
 /* "3d 4h", "2h 05m", "12m", "40s" for a duration in seconds. */
 void out_duration(struct buf *b, long long seconds);
+
+/*
+ * "2024-10-10T12:00:00Z" for a time in seconds since the epoch; when epoch
+ * is 0 or unreadable, sent (the time as the server wrote it; may be NULL).
+ */
+void out_iso_time(struct buf *b, long long epoch, const char *sent);
+
+/*
+ * The length of the longest prefix of s, at most max bytes, that ends on
+ * a UTF-8 character boundary: for cutting text without splitting one.
+ */
+int out_utf8_prefix(const char *s, size_t max);
+
+/*
+ * A document written as it is (an API response, a config block), with a
+ * final newline added when it has none (nothing for an empty one).
+ * Returns 0, or -1 when writing failed.
+ */
+int out_document(const char *text, size_t len, FILE *f);
 
 #endif

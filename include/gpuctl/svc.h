@@ -1,93 +1,102 @@
 /*
- * svc: services the commands share, above ec2/ and state/: finding the
- * instances a command names, waiting for states, guessing the login user
- * of an image, learning the caller's public IP.  Nothing here prints to
- * stdout; progress is reported through callbacks.
+ * svc: the service floor, between the commands (src/cmd/) and the modules
+ * below it (ec2/, state/, ssh/, http/, gpu/).  A service does one piece
+ * of the work a command asks for -- find the instance meant, launch,
+ * snapshot, reach it over SSH -- and hands back plain structs.  Services
+ * never print to stdout and never see the command line's context: they
+ * get a struct svc_ctx, report progress through its reporter, fill a
+ * struct gpuctl_err (with a hint where one helps) and log notes through
+ * gpuctl/log.h.
+ *
+ * The rooms, one header each:
+ *   svc_inventory.h  which instances the user means, list, an instance's
+ *                    image and login user
+ *   svc_ami.h        AMI resolution for launch, AMI search for images
+ *   svc_access.h     does a security group admit SSH (the one check),
+ *                    CIDRs, the caller's IP, the rules of an instance
+ *   svc_keypair.h    the launch key pair and its private key file
+ *   svc_provision.h  launch: VPC, security group, fingerprint, journal,
+ *                    RunInstances, the waits
+ *   svc_lifecycle.h  stop, start, terminate, and the instance waiter
+ *   svc_snapshot.h   snapshots before terminate, the snapshot waiter
+ *   svc_reach.h      instance -> SSH target, connect, wait for SSH, why a
+ *                    login failed
+ *   svc_gputest.h    the ~/test scripts and the nvidia-smi check
+ * This header: the context every service takes, its reporter, the clock
+ * and the one poll loop every waiter runs on.
  *
  * Ownership: arguments are borrowed; results belong to the caller.
  */
 #ifndef GPUCTL_SVC_H
 #define GPUCTL_SVC_H
 
-#include "gpuctl/ec2.h"
 #include "gpuctl/err.h"
 #include "gpuctl/state.h"
+#include "gpuctl/util.h"
 
-/* The tag every instance gpuctl launches carries. */
+struct ec2_client;
+
+/* The tag every resource gpuctl makes carries. */
 #define SVC_MANAGED_TAG "gpuctl:managed"
 
 /*
- * Finds the instances that args name: an instance ID (i-...), or the value
- * of a Name tag (among instances not terminated; a name matching several is
- * an error listing them).  With no args, the instance last launched with
- * gpuctl in this region (an error saying so when there is none).  Appends
- * them to out in the order named.  An unknown ID or name fails with a
- * GPUCTL_ERR_OTHER error naming it (exit 1).
+ * How a service tells the user how a long wait goes: progress() with a
+ * one-line status and the seconds spent (called often; it decides whether
+ * and where to show it), done() when the wait is over.  Either may be
+ * NULL.
  */
-int svc_resolve_instances(struct ec2_client *ec2, const struct state_paths *p,
-			  const char *region, const char *const *args,
-			  size_t nargs, struct ec2_instance_list *out,
-			  struct gpuctl_err *err);
-
-/* What the waiters report as they go (may be NULL). */
-struct svc_progress {
-	void (*report)(void *ctx, const char *what, double elapsed_s);
-	void *ctx;
+struct svc_reporter {
+	void (*progress)(void *arg, const char *what, double elapsed_s);
+	void (*done)(void *arg);
+	void *arg;
 };
 
 /*
- * Waits until every instance in ids is in state (e.g. "running",
- * "stopped", "terminated"); with need_public_ip, until each also has a
- * public IP.  Polls DescribeInstances with an interval that starts near
- * 1 s and grows slowly (capped at 5 s), tolerating InvalidInstanceID.NotFound
- * (eventual consistency) until the deadline.  An instance that reaches a
- * state from which the target cannot come (terminated while waiting for
- * running, ...) fails at once, with its state reason.  timeout_ms <= 0
- * means no limit.  On success the final descriptions are appended to out
- * (out may be NULL).  A timeout is GPUCTL_ERR_TIMEOUT.
+ * What every service works with.  The caller fills the borrowed fields;
+ * paths are gpuctl's local folders, filled by svc_ctx_paths() (services
+ * that need them call it) and released by svc_ctx_release().
  */
-int svc_wait_instances(struct ec2_client *ec2, const char *const *ids,
-		       size_t nids, const char *state, int need_public_ip,
-		       long timeout_ms, const struct svc_progress *progress,
-		       struct ec2_instance_list *out, struct gpuctl_err *err);
+struct svc_ctx {
+	struct ec2_client *ec2; /* borrowed */
+	const char *region;	/* borrowed */
+	const char *ca_bundle;	/* AWS_CA_BUNDLE, or NULL; borrowed */
+	char *const *envp;	/* borrowed */
+	struct svc_reporter report;
+	struct state_paths paths; /* owned */
+	int have_paths;
+};
 
-/* Waits until every snapshot is "completed" ("error" fails at once). */
-int svc_wait_snapshots(struct ec2_client *ec2, const char *const *ids,
-		       size_t nids, long timeout_ms,
-		       const struct svc_progress *progress,
-		       struct gpuctl_err *err);
+/* Fills s->paths from s->envp, once.  Returns 0, or -1 with err filled. */
+int svc_ctx_paths(struct svc_ctx *s, struct gpuctl_err *err);
+void svc_ctx_release(struct svc_ctx *s);
 
-/*
- * The login user for an image, guessed from its name, description and
- * platform: "ubuntu", "ec2-user", "admin" (Debian), "centos", "fedora",
- * "rocky", "core", "bitnami"...; "ec2-user" when nothing matches.
- * Returns a static string.
- */
-const char *svc_login_user(const struct ec2_image *img);
-
-/*
- * The image instance i was launched from, looked up and appended to out.
- * NULL when i names no image or EC2 no longer shows it (deregistered
- * images vanish: that is no error); NULL with err filled on another
- * error.  The image belongs to out.
- */
-const struct ec2_image *svc_instance_image(struct ec2_client *ec2,
-					   const struct ec2_instance *i,
-					   struct ec2_image_list *out,
-					   struct gpuctl_err *err);
-
-/*
- * The caller's public IPv4 address as a.b.c.d: GPUCTL_CALLER_IP from envp
- * when set (tests), else https://checkip.amazonaws.com.  *ip belongs to
- * the caller.
- */
-int svc_caller_ip(char *const *envp, const char *ca_bundle, char **ip,
-		  struct gpuctl_err *err);
-
-/* 1 when cidr (a.b.c.d/n) contains the IPv4 address ip. */
-int svc_cidr_contains(const char *cidr, const char *ip);
+/* The reporter's two calls (nothing when it has none). */
+void svc_progress(const struct svc_ctx *s, const char *what, double elapsed_s);
+void svc_progress_done(const struct svc_ctx *s);
 
 /* Milliseconds on the monotonic clock. */
 long long svc_now_ms(void);
+
+/*
+ * The one poll loop, for every waiter.  check() looks once and returns 1
+ * when the wait is over, 0 when not yet (with what it saw in status, for
+ * the progress line and a time-out's message), or -1 to stop with err
+ * filled.  Between looks it sleeps an interval that starts at 1 s and
+ * grows by a quarter each time, never past 5 s.  When the next look would
+ * come after timeout_ms (<= 0: no limit), it fails with GPUCTL_ERR_TIMEOUT
+ * "timed out after N s waiting for <waiting_for> (<status>)" and
+ * timeout_hint as the hint (when not NULL).  Progress goes to s's
+ * reporter after each look that did not end the wait, and done() at the
+ * end, whatever the outcome.
+ */
+struct svc_poll {
+	int (*check)(void *arg, struct buf *status, struct gpuctl_err *err);
+	void *arg;
+	const char *waiting_for;
+	const char *timeout_hint;
+	long timeout_ms;
+};
+int svc_poll(const struct svc_ctx *s, const struct svc_poll *p,
+	     struct gpuctl_err *err);
 
 #endif

@@ -1,8 +1,9 @@
-/* Text, table and JSON output of rows and records. */
+/* Text, table and JSON output of rows, records and documents. */
 #include "gpuctl/out.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -184,6 +185,39 @@ void out_duration(struct buf *b, long long s)
 		buf_addf(b, "%lldm", s / 60);
 	else
 		buf_addf(b, "%llds", s);
+}
+
+void out_iso_time(struct buf *b, long long epoch, const char *sent)
+{
+	struct tm tm;
+	time_t t = (time_t)epoch;
+	char s[32];
+
+	if (epoch > 0 && gmtime_r(&t, &tm) &&
+	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		buf_adds(b, s);
+	else if (sent)
+		buf_adds(b, sent);
+}
+
+int out_utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+int out_document(const char *text, size_t len, FILE *f)
+{
+	fwrite(text, 1, len, f);
+	if (len && text[len - 1] != '\n')
+		fputc('\n', f);
+	return ferror(f) ? -1 : 0;
 }
 
 static const char *cell(const struct out_table *t, size_t r, size_t c)

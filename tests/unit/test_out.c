@@ -189,6 +189,51 @@ static void test_width_and_duration(void **state)
 	buf_release(&b);
 }
 
+static void test_iso_time(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	out_iso_time(&b, 1728561600, "ignored");
+	assert_string_equal(b.data, "2024-10-10T12:00:00Z");
+	buf_reset(&b);
+	out_iso_time(&b, 0, "2024-10-10T12:00:00.000Z");
+	assert_string_equal(b.data, "2024-10-10T12:00:00.000Z");
+	buf_reset(&b);
+	out_iso_time(&b, 0, NULL);
+	assert_string_equal(b.data, "");
+	buf_release(&b);
+}
+
+static void test_utf8_prefix(void **state)
+{
+	(void)state;
+	assert_int_equal(out_utf8_prefix("abc", 10), 3);
+	assert_int_equal(out_utf8_prefix("abcdef", 4), 4);
+	/* "caf\xc3\xa9": a cut at 4 would split the e-acute */
+	assert_int_equal(out_utf8_prefix("caf\xc3\xa9!", 4), 3);
+	assert_int_equal(out_utf8_prefix("caf\xc3\xa9!", 5), 5);
+	/* a 4-byte character cut anywhere inside */
+	assert_int_equal(out_utf8_prefix("\xf0\x9f\x98\x80x", 3), 0);
+	assert_int_equal(out_utf8_prefix("", 0), 0);
+}
+
+static void test_document(void **state)
+{
+	char *mem = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&mem, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(out_document("<a/>", 4, f), 0);
+	assert_int_equal(out_document("b\n", 2, f), 0);
+	assert_int_equal(out_document("", 0, f), 0);
+	fclose(f);
+	assert_string_equal(mem, "<a/>\nb\n");
+	free(mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +244,9 @@ int main(void)
 	    cmocka_unit_test(test_empty_table),
 	    cmocka_unit_test(test_sanitize),
 	    cmocka_unit_test(test_width_and_duration),
+	    cmocka_unit_test(test_iso_time),
+	    cmocka_unit_test(test_utf8_prefix),
+	    cmocka_unit_test(test_document),
 	};
 
 	return cmocka_run_group_tests_name("out", tests, NULL, NULL);

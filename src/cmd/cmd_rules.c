@@ -1,9 +1,9 @@
 /*
  * gpuctl rules [INSTANCE]: the inbound and outbound rules of an instance's
  * security groups; gpuctl rules add|remove in|out PROTO PORTS CIDR
- * [INSTANCE]: one rule more or less.
+ * [INSTANCE]: one rule more or less.  Parses the rule; the groups, their
+ * rules and the change are svc_access.h's.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +11,8 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_access.h"
+#include "gpuctl/svc_inventory.h"
 #include "gpuctl/util.h"
 
 const char cmd_rules_usage[] =
@@ -66,12 +66,9 @@ static const struct out_column cols[] = {
 /* A rule as the user wrote it, checked and normalised. */
 struct rule_spec {
 	int add;
-	int egress;
-	const char *proto; /* "tcp", "udp", "icmp", "-1" */
-	int from, to;
+	struct svc_rule r; /* protocol "tcp", "udp", "icmp" or "-1" */
 	char cidr[64];
 	int prefix;
-	const char *description;
 };
 
 static const char *proto_name(const char *p)
@@ -99,48 +96,20 @@ static void ports_text(struct buf *b, const char *proto, int from, int to)
 	}
 }
 
-static void add_rule_row(struct out_table *t, int egress, const char *group,
-			 const char *proto, int from, int to, const char *cidr,
-			 const char *desc)
+static void add_rule_row(struct out_table *t, const struct svc_rule *r)
 {
 	struct buf ports = BUF_INIT;
 	const char *cells[NCOLS];
 
-	ports_text(&ports, proto, from, to);
-	cells[0] = egress ? "out" : "in";
-	cells[1] = group;
-	cells[2] = proto_name(proto);
+	ports_text(&ports, r->protocol, r->from_port, r->to_port);
+	cells[0] = r->egress ? "out" : "in";
+	cells[1] = r->group_id;
+	cells[2] = proto_name(r->protocol);
 	cells[3] = ports.data;
-	cells[4] = cidr;
-	cells[5] = desc;
+	cells[4] = r->cidr;
+	cells[5] = r->description;
 	out_table_add(t, cells);
 	buf_release(&ports);
-}
-
-static void add_group_rows(struct out_table *t,
-			   const struct ec2_security_group *g, int egress)
-{
-	const struct ec2_permission *perms = egress ? g->egress : g->ingress;
-	size_t np = egress ? g->negress : g->ningress, k, r;
-
-	for (k = 0; k < np; k++) {
-		const struct ec2_permission *pm = &perms[k];
-
-		for (r = 0; r < pm->nranges; r++)
-			add_rule_row(t, egress, g->id, pm->protocol,
-				     pm->from_port, pm->to_port,
-				     pm->ranges[r].cidr,
-				     pm->ranges[r].description);
-		for (r = 0; r < pm->ngroups; r++)
-			add_rule_row(t, egress, g->id, pm->protocol,
-				     pm->from_port, pm->to_port,
-				     pm->groups[r].id ? pm->groups[r].id
-						      : pm->groups[r].name,
-				     NULL);
-		if (!pm->nranges && !pm->ngroups)
-			add_rule_row(t, egress, g->id, pm->protocol,
-				     pm->from_port, pm->to_port, NULL, NULL);
-	}
 }
 
 static int parse_port(const char *s, long max, int *out)
@@ -198,118 +167,12 @@ static int parse_ports(const char *proto, const char *s, int *from, int *to,
 	return r ? -1 : 0;
 }
 
-/*
- * CIDR checked and written back in canonical form into spec.  Returns 0,
- * or -1 with a message in why (a bare address is a /32 or /128).
- */
-static int parse_cidr(const char *s, struct rule_spec *spec, struct buf *why)
+static int change(struct gpuctl_ctx *ctx, struct svc_ctx *s,
+		  const struct ec2_instance *inst,
+		  const struct ec2_security_group_list *gl, struct rule_spec *r,
+		  struct gpuctl_err *err)
 {
-	const char *slash = strchr(s, '/');
-	unsigned char addr[16] = {0}, masked[16];
-	char *host = xstrndup(s, slash ? (size_t)(slash - s) : strlen(s));
-	char text[INET6_ADDRSTRLEN];
-	int af = strchr(host, ':') ? AF_INET6 : AF_INET;
-	int bits = af == AF_INET ? 32 : 128, rc = -1, k;
-	long prefix = bits;
-
-	if (inet_pton(af, host, addr) != 1 ||
-	    (slash && parse_long(slash + 1, 0, bits, &prefix))) {
-		buf_addf(why, "'%.60s' is not a CIDR (a.b.c.d/n, n 0 to 32)",
-			 s);
-		goto out;
-	}
-	memcpy(masked, addr, sizeof(masked));
-	for (k = 0; k < bits / 8; k++) {
-		int keep = (int)prefix - k * 8;
-
-		if (keep >= 8)
-			continue;
-		masked[k] &=
-		    keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
-	}
-	if (memcmp(masked, addr, (size_t)bits / 8)) {
-		inet_ntop(af, masked, text, sizeof(text));
-		buf_addf(why, "'%.60s' has host bits set: did you mean %s/%ld?",
-			 s, text, prefix);
-		goto out;
-	}
-	inet_ntop(af, masked, text, sizeof(text));
-	snprintf(spec->cidr, sizeof(spec->cidr), "%s/%ld", text, prefix);
-	spec->prefix = (int)prefix;
-	rc = 0;
-out:
-	free(host);
-	return rc;
-}
-
-/* 1 when the rule would let the whole internet reach port 22. */
-static int opens_ssh_to_world(const struct rule_spec *r)
-{
-	if (!r->add || r->egress || r->prefix != 0)
-		return 0;
-	if (!strcmp(r->proto, "-1"))
-		return 1;
-	return !strcmp(r->proto, "tcp") && r->from <= 22 && r->to >= 22;
-}
-
-/*
- * The group a change goes to: the one gpuctl made (gpuctl-* or tagged),
- * else the first of the instance's groups.
- */
-static const struct ec2_security_group *
-pick_group(const struct ec2_security_group_list *gl,
-	   const struct ec2_instance *inst)
-{
-	const struct ec2_security_group *first = NULL;
-	size_t i, k, t;
-
-	for (i = 0; i < inst->ngroups; i++)
-		for (k = 0; k < gl->n; k++) {
-			const struct ec2_security_group *g = &gl->items[k];
-
-			if (!inst->groups[i].id ||
-			    strcmp(g->id, inst->groups[i].id))
-				continue;
-			if (!first)
-				first = g;
-			if (g->name && starts_with(g->name, "gpuctl-"))
-				return g;
-			for (t = 0; t < g->ntags; t++)
-				if (!strcmp(g->tags[t].key, SVC_MANAGED_TAG))
-					return g;
-		}
-	return first;
-}
-
-static int describe_groups(struct gpuctl_ctx *ctx,
-			   const struct ec2_instance *inst,
-			   struct ec2_security_group_list *gl,
-			   struct gpuctl_err *err)
-{
-	struct ec2_describe q = {0};
-	const char **ids;
-	size_t k, n = 0;
-	int rc;
-
-	if (!inst->ngroups)
-		return 0;
-	ids = xcalloc(inst->ngroups, sizeof(*ids));
-	for (k = 0; k < inst->ngroups; k++)
-		if (inst->groups[k].id)
-			ids[n++] = inst->groups[k].id;
-	q.ids = ids;
-	q.nids = n;
-	rc = n ? ec2_describe_security_groups(ctx->ec2, &q, gl, err) : 0;
-	free(ids);
-	return rc;
-}
-
-static int change(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
-		  const struct ec2_security_group_list *gl,
-		  const struct rule_spec *r, struct gpuctl_err *err)
-{
-	const struct ec2_security_group *g = pick_group(gl, inst);
-	struct ec2_rule rule = {0};
+	const struct ec2_security_group *g = svc_rules_group(gl, inst);
 	struct out_table *t = NULL;
 	int rc = -1;
 
@@ -328,38 +191,16 @@ static int change(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
 			g->id, name.data, inst->ngroups, inst->id);
 		buf_release(&name);
 	}
-	rule.protocol = r->proto;
-	rule.from_port = r->from;
-	rule.to_port = r->to;
-	rule.cidr = r->cidr;
-	rule.description = r->add ? r->description : NULL;
-	if (r->add && r->egress)
-		rc = ec2_authorize_egress(ctx->ec2, g->id, &rule, err);
-	else if (r->add)
-		rc = ec2_authorize_ingress(ctx->ec2, g->id, &rule, err);
-	else if (r->egress)
-		rc = ec2_revoke_egress(ctx->ec2, g->id, &rule, err);
-	else
-		rc = ec2_revoke_ingress(ctx->ec2, g->id, &rule, err);
-	if (rc) {
-		if (err->code &&
-		    !strcmp(err->code, "InvalidPermission.Duplicate"))
-			err_hint(err, "the rule is already there (see "
-				      "'gpuctl rules')");
-		else if (err->code &&
-			 !strcmp(err->code, "InvalidPermission.NotFound"))
-			err_hint(err, "no rule matches exactly: see 'gpuctl "
-				      "rules' for its protocol, ports and "
-				      "CIDR");
+	r->r.group_id = g->id;
+	if (!r->add)
+		r->r.description = NULL;
+	if (svc_rule_change(s, r->add, &r->r, err))
 		goto out;
-	}
 	t = out_table_new(cols, NCOLS);
-	add_rule_row(t, r->egress, g->id, r->proto, r->from, r->to, r->cidr,
-		     rule.description);
-	if (out_table_print(t, ctx->output, "rules", stdout)) {
+	add_rule_row(t, &r->r);
+	rc = out_table_print(t, ctx->output, "rules", stdout);
+	if (rc)
 		err_set(err, GPUCTL_ERR_IO, "cannot write the output");
-		rc = -1;
-	}
 out:
 	out_table_free(t);
 	return rc;
@@ -370,19 +211,16 @@ static int list(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
 		struct gpuctl_err *err)
 {
 	struct out_table *t = out_table_new(cols, NCOLS);
-	size_t i, k;
+	struct svc_rule_list rules = {0};
+	size_t k;
 	int rc = 0;
 
-	/* in the instance's order of groups, inbound first */
-	for (i = 0; i < inst->ngroups; i++)
-		for (k = 0; k < gl->n; k++)
-			if (inst->groups[i].id &&
-			    !strcmp(gl->items[k].id, inst->groups[i].id)) {
-				add_group_rows(t, &gl->items[k], 0);
-				add_group_rows(t, &gl->items[k], 1);
-			}
+	svc_rules_of(inst, gl, &rules);
+	for (k = 0; k < rules.n; k++)
+		add_rule_row(t, &rules.items[k]);
 	if (out_table_print(t, ctx->output, "rules", stdout))
 		rc = err_set(err, GPUCTL_ERR_IO, "cannot write the output");
+	svc_rule_list_release(&rules);
 	out_table_free(t);
 	return rc;
 }
@@ -400,21 +238,24 @@ static int parse_rule(const char **args, struct rule_spec *r)
 				       "direction must be in or out, not "
 				       "'%.40s'",
 				       args[1]);
-	r->egress = !strcmp(args[1], "out");
+	r->r.egress = !strcmp(args[1], "out");
 	if (!strcmp(args[2], "tcp") || !strcmp(args[2], "udp") ||
 	    !strcmp(args[2], "icmp"))
-		r->proto = args[2];
+		r->r.protocol = args[2];
 	else if (!strcmp(args[2], "all") || !strcmp(args[2], "-1"))
-		r->proto = "-1";
+		r->r.protocol = "-1";
 	else
 		return cmd_usage_error(
 		    "rules",
 		    "PROTO must be tcp, udp, icmp or all, not "
 		    "'%.40s'",
 		    args[2]);
-	if (parse_ports(r->proto, args[3], &r->from, &r->to, &msg))
+	if (parse_ports(r->r.protocol, args[3], &r->r.from_port, &r->r.to_port,
+			&msg))
 		return cmd_usage_error("rules", "%s ('%.40s')", msg, args[3]);
-	if (parse_cidr(args[4], r, &why))
+	r->prefix = svc_cidr_canonical(args[4], r->cidr, sizeof(r->cidr), &why);
+	r->r.cidr = r->cidr;
+	if (r->prefix < 0)
 		status = cmd_usage_error("rules", "%s", why.data);
 	buf_release(&why);
 	return status;
@@ -423,14 +264,17 @@ static int parse_rule(const char **args, struct rule_spec *r)
 int cmd_rules(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct svc_ctx svc;
 	struct ec2_instance_list l = {0};
 	struct ec2_security_group_list gl = {0};
-	struct state_paths p = {0};
-	struct rule_spec r = {0};
+	struct rule_spec r;
 	const char **args = xcalloc((size_t)argc, sizeof(*args));
 	const char *inst = NULL, *desc = NULL;
 	size_t nargs = 0;
-	int i, k, allow_world = 0, changing, have_paths = 0, status = 0;
+	int i, k, allow_world = 0, changing, status = 0;
+
+	memset(&svc, 0, sizeof(svc));
+	memset(&r, 0, sizeof(r));
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -487,8 +331,12 @@ int cmd_rules(int argc, char **argv, struct gpuctl_ctx *ctx)
 				     "characters");
 			goto out;
 		}
-		r.description = desc;
-		if (opens_ssh_to_world(&r) && !allow_world) {
+		r.r.description = desc;
+		if (r.add &&
+		    svc_rule_opens_ssh_to_world(r.r.egress, r.r.protocol,
+						r.r.from_port, r.r.to_port,
+						r.prefix) &&
+		    !allow_world) {
 			fprintf(stderr,
 				"gpuctl: rules: refusing to open port 22 to "
 				"the whole internet (%s)\n"
@@ -513,13 +361,11 @@ int cmd_rules(int argc, char **argv, struct gpuctl_ctx *ctx)
 		}
 		inst = nargs ? args[0] : NULL;
 	}
-	if (cmd_ec2(ctx, &err) || state_paths_init(&p, ctx->envp, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
 		goto fail;
-	have_paths = 1;
-	if (svc_resolve_instances(ctx->ec2, &p, ctx->cfg.region, &inst,
-				  inst ? 1 : 0, &l, &err) ||
-	    describe_groups(ctx, &l.items[0], &gl, &err) ||
-	    (changing ? change(ctx, &l.items[0], &gl, &r, &err)
+	if (svc_resolve_instances(&svc, &inst, inst ? 1 : 0, &l, &err) ||
+	    svc_instance_groups(&svc, &l.items[0], &gl, &err) ||
+	    (changing ? change(ctx, &svc, &l.items[0], &gl, &r, &err)
 		      : list(ctx, &l.items[0], &gl, &err))) {
 		status = cmd_report(&err, changing ? (r.add ? "rules add failed"
 							    : "rules remove "
@@ -531,8 +377,7 @@ int cmd_rules(int argc, char **argv, struct gpuctl_ctx *ctx)
 fail:
 	status = cmd_report(&err, NULL);
 out:
-	if (have_paths)
-		state_paths_release(&p);
+	svc_ctx_release(&svc);
 	ec2_security_group_list_release(&gl);
 	ec2_instance_list_release(&l);
 	free(args);

@@ -1,15 +1,17 @@
-/* gpuctl show [INSTANCE]: one instance in detail. */
+/*
+ * gpuctl show [INSTANCE]: one instance in detail, one record (the
+ * instance from svc_inventory.h, its key file from svc_keypair.h).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
+#include "gpuctl/svc_keypair.h"
 #include "gpuctl/util.h"
 
 const char cmd_show_usage[] =
@@ -94,56 +96,23 @@ static const struct field fields[F_COUNT] = {
     {"Key file", "keyFile", 0, SHOW_ALL},
 };
 
-static void iso_time(struct buf *b, long long epoch, const char *sent)
-{
-	struct tm tm;
-	time_t t = (time_t)epoch;
-	char s[32];
-
-	if (epoch > 0 && gmtime_r(&t, &tm) &&
-	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf_adds(b, s);
-	else if (sent)
-		buf_adds(b, sent);
-}
-
 /*
  * The login user of the instance's image, "unknown" when the image is no
  * longer visible.  Returns 0, or -1 on another error.
  */
-static int login_user(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
+static int login_user(struct svc_ctx *s, const struct ec2_instance *i,
 		      const char **user, struct gpuctl_err *err)
 {
 	struct ec2_image_list l = {0};
-	const struct ec2_image *img = svc_instance_image(ctx->ec2, i, &l, err);
+	const struct ec2_image *img = svc_instance_image(s, i, &l, err);
 
 	*user = img ? svc_login_user(img) : "unknown";
 	ec2_image_list_release(&l);
 	return err->kind == GPUCTL_ERR_NONE ? 0 : -1;
 }
 
-/* The key file of the instance's key pair when it is on this machine. */
-static char *key_file(struct gpuctl_ctx *ctx, const char *key_name,
-		      struct gpuctl_err *err)
-{
-	struct state_paths p = {0};
-	char *path = NULL;
-
-	if (!key_name || state_paths_init(&p, ctx->envp, err)) {
-		err_clear(err);
-		return NULL;
-	}
-	path = state_key_path(&p, ctx->cfg.region, key_name);
-	if (access(path, F_OK)) {
-		free(path);
-		path = NULL;
-	}
-	state_paths_release(&p);
-	return path;
-}
-
-static int show(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
-		struct gpuctl_err *err)
+static int show(struct gpuctl_ctx *ctx, struct svc_ctx *s,
+		const struct ec2_instance *i, struct gpuctl_err *err)
 {
 	struct buf v[F_COUNT];
 	const char *cells[F_COUNT];
@@ -158,9 +127,9 @@ static int show(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 
 	for (k = 0; k < F_COUNT; k++)
 		buf_init(&v[k]);
-	if (login_user(ctx, i, &user, err))
+	if (login_user(s, i, &user, err))
 		goto out;
-	keyfile = key_file(ctx, i->key_name, err);
+	keyfile = svc_key_file(s, i->key_name);
 
 	buf_adds(&v[F_ID], i->id);
 	if (ec2_instance_tag(i, "Name"))
@@ -193,7 +162,7 @@ static int show(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
 		if (i->groups[k].name)
 			buf_addf(&v[F_GROUPS], "(%s)", i->groups[k].name);
 	}
-	iso_time(&v[F_LAUNCH], i->launch_epoch, i->launch_time);
+	out_iso_time(&v[F_LAUNCH], i->launch_epoch, i->launch_time);
 	if (running && i->launch_epoch > 0) {
 		out_duration(&v[F_UPTIME], now - i->launch_epoch);
 		buf_addf(&v[F_UPTIME_S], "%lld",
@@ -252,9 +221,11 @@ int cmd_show(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_instance_list l = {0};
-	struct state_paths p = {0};
+	struct svc_ctx svc;
 	const char *arg = NULL;
-	int i, r, have_paths = 0, status = 0;
+	int i, r, status = 0;
+
+	memset(&svc, 0, sizeof(svc));
 
 	for (i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' && argv[i][1]) {
@@ -275,14 +246,10 @@ int cmd_show(int argc, char **argv, struct gpuctl_ctx *ctx)
 		}
 		arg = argv[i];
 	}
-	if (cmd_ec2(ctx, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
 		goto fail;
-	if (state_paths_init(&p, ctx->envp, &err))
-		goto fail;
-	have_paths = 1;
-	if (svc_resolve_instances(ctx->ec2, &p, ctx->cfg.region, &arg,
-				  arg ? 1 : 0, &l, &err) ||
-	    show(ctx, &l.items[0], &err)) {
+	if (svc_resolve_instances(&svc, &arg, arg ? 1 : 0, &l, &err) ||
+	    show(ctx, &svc, &l.items[0], &err)) {
 		status = cmd_report(&err, "show failed");
 		goto out;
 	}
@@ -290,8 +257,7 @@ int cmd_show(int argc, char **argv, struct gpuctl_ctx *ctx)
 fail:
 	status = cmd_report(&err, NULL);
 out:
-	if (have_paths)
-		state_paths_release(&p);
+	svc_ctx_release(&svc);
 	ec2_instance_list_release(&l);
 	err_clear(&err);
 	return status;

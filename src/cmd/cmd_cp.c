@@ -1,4 +1,7 @@
-/* gpuctl cp [-r] [-p] SRC... DST: scp's syntax, over SFTP. */
+/*
+ * gpuctl cp [-r] [-p] SRC... DST: scp's syntax, over SFTP.  The instance
+ * comes from svc_inventory.h, the session from svc_reach.h.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +11,8 @@
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
 #include "gpuctl/ssh.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
+#include "gpuctl/svc_reach.h"
 
 const char cmd_cp_usage[] =
     "usage: gpuctl cp [-r] [-p] [-l USER] [-i KEY] SRC... DST\n"
@@ -74,10 +77,10 @@ static void show_progress(void *arg, const char *name, unsigned long long done,
 int cmd_cp(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct cmd_ssh_wait w = {0};
+	struct svc_reach_opts w = {0};
+	struct svc_ctx svc;
 	struct ssh_copy_opts co = {0};
 	struct ec2_instance_list found = {0};
-	struct state_paths paths = {0};
 	struct ssh_session *s = NULL;
 	struct progress pr = {ctx, 0};
 	const char **args = xcalloc((size_t)argc, sizeof(*args));
@@ -85,6 +88,8 @@ int cmd_cp(int argc, char **argv, struct gpuctl_ctx *ctx)
 	char *instance = NULL, *other = NULL;
 	size_t nargs = 0, k, nremote = 0;
 	int status = 1, i, r, upload;
+
+	memset(&svc, 0, sizeof(svc));
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -152,17 +157,16 @@ int cmd_cp(int argc, char **argv, struct gpuctl_ctx *ctx)
 			  "DST)");
 		goto out;
 	}
-	if (cmd_ec2(ctx, &err) || state_paths_init(&paths, ctx->envp, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
 		goto fail;
 	{
 		const char *name = instance;
 
-		if (svc_resolve_instances(ctx->ec2, &paths, ctx->cfg.region,
-					  *instance ? &name : NULL,
+		if (svc_resolve_instances(&svc, *instance ? &name : NULL,
 					  *instance ? 1 : 0, &found, &err))
 			goto fail;
 	}
-	s = cmd_ssh_connect(ctx, &found.items[0], &w, &err);
+	s = svc_ssh_connect(&svc, &found.items[0], &w, &err);
 	if (!s) {
 		cmd_report(&err, "cp");
 		status = 255;
@@ -194,7 +198,7 @@ out:
 	free(args);
 	free(paths_of);
 	ec2_instance_list_release(&found);
-	state_paths_release(&paths);
+	svc_ctx_release(&svc);
 	err_clear(&err);
 	return status;
 }

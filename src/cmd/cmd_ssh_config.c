@@ -1,14 +1,19 @@
-/* gpuctl ssh-config [INSTANCE]: an OpenSSH Host block for the instance. */
+/*
+ * gpuctl ssh-config [INSTANCE]: an OpenSSH Host block for the instance,
+ * from the login svc_reach.h works out (after one connection, so that
+ * known_hosts holds its verified host key).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
-#include "gpuctl/log.h"
+#include "gpuctl/out.h"
 #include "gpuctl/ssh.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
+#include "gpuctl/svc_keypair.h"
+#include "gpuctl/svc_reach.h"
 
 const char cmd_ssh_config_usage[] =
     "usage: gpuctl ssh-config [INSTANCE] [-l USER] [-i KEY]\n"
@@ -51,15 +56,18 @@ static void add_path(struct buf *b, const char *key, const char *path)
 int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct cmd_ssh_wait w = {0};
+	struct svc_reach_opts w = {0};
+	struct svc_ctx svc;
+	struct svc_login login = {0};
 	struct ec2_instance_list found = {0};
-	struct state_paths paths = {0};
 	struct ssh_session *s;
 	const struct ec2_instance *inst;
 	const char *instance = NULL;
-	char *alias = NULL, *key = NULL, *kh = NULL, *user = NULL;
+	char *alias = NULL, *key = NULL;
 	struct buf b = BUF_INIT;
 	int status = 1, i, r;
+
+	memset(&svc, 0, sizeof(svc));
 
 	for (i = 1; i < argc; i++) {
 		r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
@@ -79,10 +87,9 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 		}
 		instance = argv[i];
 	}
-	if (cmd_ec2(ctx, &err) || state_paths_init(&paths, ctx->envp, &err) ||
-	    svc_resolve_instances(ctx->ec2, &paths, ctx->cfg.region,
-				  instance ? &instance : NULL, instance ? 1 : 0,
-				  &found, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
+	    svc_resolve_instances(&svc, instance ? &instance : NULL,
+				  instance ? 1 : 0, &found, &err))
 		goto fail;
 	inst = &found.items[0];
 	if (!inst->public_ip) {
@@ -94,7 +101,7 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	 * Connect once, so that known_hosts holds the verified host key the
 	 * block points OpenSSH at; this also checks user and key.
 	 */
-	s = cmd_ssh_connect(ctx, inst, &w, &err);
+	s = svc_ssh_connect(&svc, inst, &w, &err);
 	if (!s) {
 		cmd_report(&err, "ssh-config");
 		status = 255;
@@ -102,19 +109,19 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	}
 	ssh_close(s);
 	alias = host_alias(inst);
-	kh = state_known_hosts_path(&paths);
-	key = w.key_path ? xstrdup(w.key_path)
-			 : state_key_path(&paths, ctx->cfg.region,
-					  inst->key_name ? inst->key_name : "");
-	user = cmd_login_user(ctx, inst, w.user);
+	if (svc_login_of(&svc, inst, &w, &login, &err))
+		goto fail;
+	/* an instance without a key pair: the path of an empty name */
+	key = login.key_path ? xstrdup(login.key_path)
+			     : svc_key_path(&svc, "", &err);
 	buf_addf(&b, "Host %s\n", alias);
 	buf_addf(&b, "  HostName %s\n", inst->public_ip);
-	buf_addf(&b, "  User %s\n", user);
+	buf_addf(&b, "  User %s\n", login.user);
 	add_path(&b, "IdentityFile", key);
 	buf_adds(&b, "  IdentitiesOnly yes\n");
-	add_path(&b, "UserKnownHostsFile", kh);
+	add_path(&b, "UserKnownHostsFile", login.known_hosts);
 	buf_adds(&b, "  StrictHostKeyChecking yes\n");
-	fputs(b.data, stdout);
+	out_document(b.data, b.len, stdout);
 	status = 0;
 	goto out;
 fail:
@@ -123,10 +130,9 @@ out:
 	buf_release(&b);
 	free(alias);
 	free(key);
-	free(kh);
-	free(user);
+	svc_login_release(&login);
 	ec2_instance_list_release(&found);
-	state_paths_release(&paths);
+	svc_ctx_release(&svc);
 	err_clear(&err);
 	return status;
 }

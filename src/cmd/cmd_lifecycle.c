@@ -3,21 +3,20 @@
  * of the work, and the way back.  terminate asks first on a terminal,
  * refuses without --yes elsewhere, and with --snapshot snapshots every
  * EBS volume of the instance and waits for them before terminating it.
+ * The work is svc_lifecycle.h's and svc_snapshot.h's; here are the
+ * question, the messages about what was left, and the rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <jansson.h>
 
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
-#include "gpuctl/log.h"
 #include "gpuctl/out.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
+#include "gpuctl/svc_lifecycle.h"
+#include "gpuctl/svc_snapshot.h"
 #include "gpuctl/util.h"
 
 const char cmd_stop_usage[] =
@@ -96,10 +95,8 @@ const char cmd_terminate_usage[] =
     "  gpuctl terminate my-gpu-box --snapshot --yes\n"
     "  gpuctl --output json terminate --yes --wait i-0123456789abcdef0\n";
 
-enum lc_action { LC_STOP, LC_START, LC_TERMINATE };
-
 struct lc_opts {
-	enum lc_action action;
+	enum svc_lifecycle_action action;
 	const char *cmd;
 	const char **args;
 	size_t nargs;
@@ -108,47 +105,6 @@ struct lc_opts {
 	int snapshot;
 	long timeout_s;
 };
-
-struct lc_snapshot {
-	char *id;
-	char *volume_id;
-	char *instance_id;
-	char *device;
-};
-
-struct lc_snapshots {
-	struct lc_snapshot *items;
-	size_t n;
-};
-
-static void snapshots_release(struct lc_snapshots *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++) {
-		free(s->items[i].id);
-		free(s->items[i].volume_id);
-		free(s->items[i].instance_id);
-		free(s->items[i].device);
-	}
-	free(s->items);
-	s->items = NULL;
-	s->n = 0;
-}
-
-/* Length of the longest prefix of s, at most max bytes, that ends on a
- * UTF-8 character boundary. */
-static int utf8_prefix(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return (int)n;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (int)n;
-}
 
 /* The instance's Name tag made safe for a terminal, or "". */
 static void add_name(struct buf *b, const struct ec2_instance *i)
@@ -159,7 +115,7 @@ static void add_name(struct buf *b, const struct ec2_instance *i)
 	if (!name || !*name)
 		return;
 	out_sanitize(&s, name);
-	buf_addf(b, " (%.*s)", utf8_prefix(s.data, 100), s.data);
+	buf_addf(b, " (%.*s)", out_utf8_prefix(s.data, 100), s.data);
 	buf_release(&s);
 }
 
@@ -199,186 +155,9 @@ static int confirm(const struct ec2_instance_list *l, int snapshot)
 	return yes;
 }
 
-static void snapshot_add(struct lc_snapshots *s, const char *id,
-			 const char *vol, const char *inst, const char *dev)
-{
-	struct lc_snapshot *x;
-
-	s->items = xrealloc(s->items, (s->n + 1) * sizeof(*s->items));
-	x = &s->items[s->n++];
-	x->id = xstrdup(id);
-	x->volume_id = xstrdup(vol);
-	x->instance_id = xstrdup(inst);
-	x->device = xstrdup(dev);
-}
-
-/* How long a snapshot left by an interrupted terminate --snapshot is adopted
- * by the next run instead of taking another. */
-#define ADOPT_SNAPSHOT_S (10 * 60)
-
-/*
- * The snapshots gpuctl took of volume vol (device dev) of instance id, not
- * failed, oldest first.  A CreateSnapshot whose answer was lost and retried,
- * or an interrupted run, leaves one behind.
- */
-static int own_snapshots(struct gpuctl_ctx *ctx, const char *id,
-			 const char *vol, const char *dev,
-			 struct ec2_snapshot_list *out, struct gpuctl_err *err)
-{
-	const char *self = "self";
-	struct ec2_filter f[3] = {
-	    {"volume-id", &vol, 1},
-	    {"tag:gpuctl:instance", &id, 1},
-	    {"tag:gpuctl:device", &dev, 1},
-	};
-	struct ec2_describe q = {0};
-	size_t k, n = 0;
-
-	q.filters = f;
-	q.nfilters = 3;
-	q.owners = &self;
-	q.nowners = 1;
-	if (ec2_describe_snapshots(ctx->ec2, &q, out, err))
-		return -1;
-	for (k = 0; k < out->n; k++) {
-		struct ec2_snapshot t;
-
-		if (out->items[k].state &&
-		    !strcmp(out->items[k].state, "error"))
-			continue;
-		t = out->items[n];
-		out->items[n++] = out->items[k];
-		out->items[k] = t;
-	}
-	while (out->n > n)
-		ec2_snapshot_release(&out->items[--out->n]);
-	for (k = 1; k < n; k++) { /* oldest first: an insertion sort */
-		size_t j = k;
-
-		while (j > 0 && out->items[j - 1].start_epoch >
-				    out->items[j].start_epoch) {
-			struct ec2_snapshot t = out->items[j];
-
-			out->items[j] = out->items[j - 1];
-			out->items[j - 1] = t;
-			j--;
-		}
-	}
-	return 0;
-}
-
-/* One snapshot of volume vol (device dev) of instance i. */
-static int snapshot_volume(struct gpuctl_ctx *ctx, const struct ec2_instance *i,
-			   const char *vol, const char *dev,
-			   struct lc_snapshots *out, struct gpuctl_err *err)
-{
-	const char *name = ec2_instance_tag(i, "Name");
-	const char *base = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
-	struct ec2_snapshot snap = {0};
-	struct ec2_snapshot_list have = {0};
-	struct ec2_param tags[4];
-	char *desc, *tag_name;
-	size_t k;
-	int rc = -1;
-
-	if (name && *name)
-		desc = xasprintf("gpuctl snapshot of %s (%s) of %s (%.*s) "
-				 "before terminate",
-				 vol, dev, i->id, utf8_prefix(name, 100), name);
-	else
-		desc = xasprintf("gpuctl snapshot of %s (%s) of %s before "
-				 "terminate",
-				 vol, dev, i->id);
-	if (!name || !*name)
-		name = i->id;
-	tag_name = xasprintf("%.*s-%.*s", utf8_prefix(name, 200), name,
-			     utf8_prefix(base, 50), base);
-	tags[0] = (struct ec2_param){"Name", tag_name};
-	tags[1] = (struct ec2_param){SVC_MANAGED_TAG, "true"};
-	tags[2] = (struct ec2_param){"gpuctl:instance", i->id};
-	tags[3] = (struct ec2_param){"gpuctl:device", dev};
-	/* a run interrupted a moment ago took it already: adopt it */
-	if (own_snapshots(ctx, i->id, vol, dev, &have, err))
-		goto out;
-	for (k = have.n; k-- > 0;)
-		if (have.items[k].start_epoch >
-		    (long long)time(NULL) - ADOPT_SNAPSHOT_S) {
-			log_info("adopting snapshot %s of %s", have.items[k].id,
-				 vol);
-			snapshot_add(out, have.items[k].id, vol, i->id, dev);
-			rc = 0;
-			goto out;
-		}
-	ec2_snapshot_list_release(&have);
-	if (ec2_create_snapshot(ctx->ec2, vol, desc, tags, 4, &snap, err))
-		goto out;
-	snapshot_add(out, snap.id, vol, i->id, dev);
-	rc = 0;
-out:
-	ec2_snapshot_list_release(&have);
-	ec2_snapshot_release(&snap);
-	free(tag_name);
-	free(desc);
-	return rc;
-}
-
-/* Snapshots every EBS volume of instance i. */
-static int snapshot_instance(struct gpuctl_ctx *ctx,
-			     const struct ec2_instance *i,
-			     struct lc_snapshots *out, struct gpuctl_err *err)
-{
-	struct ec2_volume_list vl = {0};
-	struct ec2_describe q = {0};
-	struct ec2_filter f;
-	size_t k, a, before = out->n;
-	int rc = -1;
-
-	for (k = 0; k < i->ndevices; k++) {
-		if (!i->devices[k].volume_id)
-			continue;
-		if (snapshot_volume(ctx, i, i->devices[k].volume_id,
-				    i->devices[k].device_name, out, err))
-			goto out;
-	}
-	if (out->n > before) {
-		rc = 0;
-		goto out;
-	}
-	/* no block device mapping: ask for the volumes attached to it */
-	f.name = "attachment.instance-id";
-	f.values = (const char *const *)&i->id;
-	f.nvalues = 1;
-	q.filters = &f;
-	q.nfilters = 1;
-	if (ec2_describe_volumes(ctx->ec2, &q, &vl, err))
-		goto out;
-	for (k = 0; k < vl.n; k++)
-		for (a = 0; a < vl.items[k].nattachments; a++) {
-			const struct ec2_volume_attachment *at =
-			    &vl.items[k].attachments[a];
-
-			if (!at->instance_id || strcmp(at->instance_id, i->id))
-				continue;
-			if (snapshot_volume(ctx, i, vl.items[k].id,
-					    at->device ? at->device : "?", out,
-					    err))
-				goto out;
-		}
-	if (out->n == before) {
-		err_set(err, GPUCTL_ERR_OTHER,
-			"%s has no EBS volume to snapshot", i->id);
-		err_hint(err, "terminate it without --snapshot");
-		goto out;
-	}
-	rc = 0;
-out:
-	ec2_volume_list_release(&vl);
-	return rc;
-}
-
 /* After a failed snapshot: what was left, and which snapshots exist. */
 static void report_left(const struct ec2_instance_list *l,
-			const struct lc_snapshots *s)
+			const struct svc_snapshot_list *s)
 {
 	size_t k;
 
@@ -401,72 +180,6 @@ static void report_left(const struct ec2_instance_list *l,
 				"delete them\n");
 }
 
-/*
- * A retried CreateSnapshot whose first answer was lost, or the request of an
- * interrupted run that the server carried out late, made one snapshot more:
- * those started since t0 that are not ours go.  Best effort.
- */
-static void drop_duplicates(struct gpuctl_ctx *ctx,
-			    const struct lc_snapshots *s, long long t0)
-{
-	struct gpuctl_err e2 = GPUCTL_ERR_INIT;
-	size_t k, j, m;
-
-	for (k = 0; k < s->n; k++) {
-		struct ec2_snapshot_list have = {0};
-		const struct lc_snapshot *x = &s->items[k];
-
-		if (own_snapshots(ctx, x->instance_id, x->volume_id, x->device,
-				  &have, &e2)) {
-			err_clear(&e2);
-			continue;
-		}
-		for (j = 0; j < have.n; j++) {
-			int ours = 0;
-
-			for (m = 0; m < s->n; m++)
-				ours |=
-				    !strcmp(have.items[j].id, s->items[m].id);
-			if (ours || have.items[j].start_epoch < t0)
-				continue;
-			if (!ec2_delete_snapshot(ctx->ec2, have.items[j].id,
-						 &e2))
-				log_info(
-				    "deleted %s, a duplicate of snapshot %s",
-				    have.items[j].id, x->id);
-			err_clear(&e2);
-		}
-		ec2_snapshot_list_release(&have);
-	}
-}
-
-static int snapshot_all(struct gpuctl_ctx *ctx,
-			const struct ec2_instance_list *l,
-			const struct lc_opts *o, struct lc_snapshots *out,
-			struct gpuctl_err *err)
-{
-	struct svc_progress progress = {cmd_progress, ctx};
-	const char **ids = NULL;
-	long long t0 = (long long)time(NULL) - 5; /* some leeway for clocks */
-	size_t k;
-	int rc = -1;
-
-	for (k = 0; k < l->n; k++)
-		if (snapshot_instance(ctx, &l->items[k], out, err))
-			goto out;
-	ids = xcalloc(out->n, sizeof(*ids));
-	for (k = 0; k < out->n; k++)
-		ids[k] = out->items[k].id;
-	rc = svc_wait_snapshots(ctx->ec2, ids, out->n, o->timeout_s * 1000,
-				&progress, err);
-	cmd_progress_done(ctx);
-	if (!rc)
-		drop_duplicates(ctx, out, t0);
-out:
-	free(ids);
-	return rc;
-}
-
 static const struct out_column id_cols[] = {
     {"ID", "instanceId", 0},
 };
@@ -487,7 +200,7 @@ static const struct out_column snap_cols[] = {
 static int print_result(struct gpuctl_ctx *ctx,
 			const struct ec2_state_change_list *ch,
 			const struct ec2_instance_list *final,
-			const struct lc_snapshots *snaps)
+			const struct svc_snapshot_list *snaps)
 {
 	struct out_table *t, *s = NULL;
 	size_t k;
@@ -556,11 +269,11 @@ static int parse_options(int argc, char **argv, struct gpuctl_ctx *ctx,
 
 		if (!strcmp(a, "--wait")) {
 			o->wait = 1;
-		} else if (o->action == LC_TERMINATE && !strcmp(a, "--yes")) {
+		} else if (o->action == SVC_TERMINATE && !strcmp(a, "--yes")) {
 			o->yes = 1;
-		} else if (o->action == LC_TERMINATE && !strcmp(a, "-y")) {
+		} else if (o->action == SVC_TERMINATE && !strcmp(a, "-y")) {
 			o->yes = 1;
-		} else if (o->action == LC_TERMINATE &&
+		} else if (o->action == SVC_TERMINATE &&
 			   !strcmp(a, "--snapshot")) {
 			o->snapshot = 1;
 		} else if (!strcmp(a, "--timeout") ||
@@ -588,50 +301,20 @@ static int parse_options(int argc, char **argv, struct gpuctl_ctx *ctx,
 	return 0;
 }
 
-/* Drops instances named twice (by ID and by name, say). */
-static void dedupe(struct ec2_instance_list *l)
-{
-	size_t i, j;
-
-	for (i = 1; i < l->n;) {
-		for (j = 0; j < i; j++)
-			if (!strcmp(l->items[j].id, l->items[i].id))
-				break;
-		if (j == i) {
-			i++;
-			continue;
-		}
-		{
-			struct ec2_instance_list one = {0};
-
-			one.items = xmalloc(sizeof(*one.items));
-			one.items[0] = l->items[i];
-			one.n = 1;
-			ec2_instance_list_release(&one);
-		}
-		memmove(&l->items[i], &l->items[i + 1],
-			(l->n - i - 1) * sizeof(*l->items));
-		l->n--;
-	}
-}
-
 static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
-		     enum lc_action action)
+		     enum svc_lifecycle_action action)
 {
 	static const char *const names[] = {"stop", "start", "terminate"};
-	static const char *const targets[] = {"stopped", "running",
-					      "terminated"};
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct lc_opts o = {0};
+	struct svc_ctx svc;
 	struct ec2_instance_list l = {0}, final = {0};
 	struct ec2_state_change_list ch = {0};
-	struct lc_snapshots snaps = {0};
-	struct state_paths p = {0};
-	struct svc_progress progress = {cmd_progress, ctx};
+	struct svc_snapshot_list snaps = {0};
 	struct buf what = BUF_INIT;
-	const char **ids = NULL;
-	size_t k;
-	int r, have_paths = 0, waited = 0, status = 0;
+	int waited = 0, status = 0;
+
+	memset(&svc, 0, sizeof(svc));
 
 	o.action = action;
 	o.cmd = names[action];
@@ -639,7 +322,7 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 	status = parse_options(argc, argv, ctx, &o, &err);
 	if (status)
 		goto out;
-	if (action == LC_TERMINATE && !o.yes && !isatty(STDIN_FILENO)) {
+	if (action == SVC_TERMINATE && !o.yes && !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "gpuctl: terminate: refusing to terminate "
 				"without confirmation: stdin is not a "
 				"terminal\n"
@@ -648,49 +331,29 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 		status = 2;
 		goto out;
 	}
-	if (cmd_ec2(ctx, &err) || state_paths_init(&p, ctx->envp, &err)) {
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err)) {
 		status = cmd_report(&err, NULL);
 		goto out;
 	}
-	have_paths = 1;
-	if (svc_resolve_instances(ctx->ec2, &p, ctx->cfg.region, o.args,
-				  o.nargs, &l, &err)) {
+	if (svc_resolve_instances(&svc, o.args, o.nargs, &l, &err)) {
 		status = cmd_report(&err, what.data);
 		goto out;
 	}
-	dedupe(&l);
-	if (action == LC_TERMINATE && !o.yes && !confirm(&l, o.snapshot)) {
+	svc_instances_dedupe(&l);
+	if (action == SVC_TERMINATE && !o.yes && !confirm(&l, o.snapshot)) {
 		fprintf(stderr, "gpuctl: terminate: not confirmed; nothing "
 				"was terminated\n");
 		status = 1;
 		goto out;
 	}
-	if (action == LC_TERMINATE && o.snapshot &&
-	    snapshot_all(ctx, &l, &o, &snaps, &err)) {
-		cmd_progress_done(ctx);
+	if (action == SVC_TERMINATE && o.snapshot &&
+	    svc_snapshot_instances(&svc, &l, o.timeout_s * 1000, &snaps,
+				   &err)) {
 		status = cmd_report(&err, "terminate --snapshot failed");
 		report_left(&l, &snaps);
 		goto out;
 	}
-	ids = xcalloc(l.n, sizeof(*ids));
-	for (k = 0; k < l.n; k++)
-		ids[k] = l.items[k].id;
-	if (action == LC_STOP)
-		r = ec2_stop_instances(ctx->ec2, ids, l.n, &ch, &err);
-	else if (action == LC_START)
-		r = ec2_start_instances(ctx->ec2, ids, l.n, &ch, &err);
-	else
-		r = ec2_terminate_instances(ctx->ec2, ids, l.n, &ch, &err);
-	if (r) {
-		for (k = 0; action == LC_STOP && k < l.n; k++)
-			if (l.items[k].lifecycle &&
-			    !strcmp(l.items[k].lifecycle, "spot"))
-				err_hint(&err,
-					 "%s is a Spot instance: a "
-					 "one-time Spot instance cannot "
-					 "be stopped, only terminated "
-					 "('gpuctl terminate %s')",
-					 l.items[k].id, l.items[k].id);
+	if (svc_change_state(&svc, action, &l, &ch, &err)) {
 		status = cmd_report(&err, what.data);
 		if (snaps.n)
 			report_left(&l, &snaps);
@@ -698,11 +361,8 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 	}
 	if (o.wait) {
 		waited = 1;
-		r = svc_wait_instances(ctx->ec2, ids, l.n, targets[action],
-				       action == LC_START, o.timeout_s * 1000,
-				       &progress, &final, &err);
-		cmd_progress_done(ctx);
-		if (r) {
+		if (svc_wait_state(&svc, action, &l, o.timeout_s * 1000, &final,
+				   &err)) {
 			/* what was done is done: say so, then the error */
 			print_result(ctx, &ch, NULL, &snaps);
 			buf_reset(&what);
@@ -715,11 +375,9 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 		status = 1;
 out:
 	cmd_progress_done(ctx);
-	free(ids);
 	free(o.args);
-	if (have_paths)
-		state_paths_release(&p);
-	snapshots_release(&snaps);
+	svc_ctx_release(&svc);
+	svc_snapshot_list_release(&snaps);
 	ec2_state_change_list_release(&ch);
 	ec2_instance_list_release(&final);
 	ec2_instance_list_release(&l);
@@ -730,15 +388,15 @@ out:
 
 int cmd_stop(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
-	return lifecycle(argc, argv, ctx, LC_STOP);
+	return lifecycle(argc, argv, ctx, SVC_STOP);
 }
 
 int cmd_start(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
-	return lifecycle(argc, argv, ctx, LC_START);
+	return lifecycle(argc, argv, ctx, SVC_START);
 }
 
 int cmd_terminate(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
-	return lifecycle(argc, argv, ctx, LC_TERMINATE);
+	return lifecycle(argc, argv, ctx, SVC_TERMINATE);
 }

@@ -1,4 +1,7 @@
-/* gpuctl images PATTERN [--owner self|amazon|all]: AMI search. */
+/*
+ * gpuctl images PATTERN [--owner self|amazon|all]: AMI search
+ * (svc_search_images()), one row per image.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +9,7 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
+#include "gpuctl/svc_ami.h"
 #include "gpuctl/util.h"
 
 const char cmd_images_usage[] =
@@ -50,30 +54,6 @@ static const struct out_column json_cols[] = {
     {"DESCRIPTION", "description", 0},
 };
 
-static int newest_first(const void *a, const void *b)
-{
-	const struct ec2_image *x = a, *y = b;
-	int r;
-
-	if (x->creation_epoch != y->creation_epoch)
-		return x->creation_epoch > y->creation_epoch ? -1 : 1;
-	r = strcmp(x->name ? x->name : "", y->name ? y->name : "");
-	return r ? r : strcmp(x->id, y->id);
-}
-
-/* An image ID, looked up by ID rather than by name. */
-static int is_image_id(const char *s)
-{
-	size_t i;
-
-	if (!starts_with(s, "ami-") || !s[4])
-		return 0;
-	for (i = 4; s[i]; i++)
-		if (!strchr("0123456789abcdef", s[i]))
-			return 0;
-	return 1;
-}
-
 static void print_none(const char *pattern, const char *region)
 {
 	struct buf b = BUF_INIT;
@@ -89,14 +69,14 @@ static void print_none(const char *pattern, const char *region)
 int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct svc_ctx svc;
 	struct ec2_image_list l = {0};
-	struct ec2_describe q = {0};
-	struct ec2_filter f;
 	struct out_table *t = NULL;
 	const char *pattern = NULL, *owner = "all";
 	size_t k;
 	int i, r, status = 0;
 
+	memset(&svc, 0, sizeof(svc));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -137,28 +117,9 @@ int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
 		    "--owner must be self, amazon or all, not '%.40s'", owner);
 		goto out;
 	}
-	if (is_image_id(pattern)) {
-		q.ids = &pattern;
-		q.nids = 1;
-	} else {
-		f.name = "name";
-		f.values = &pattern;
-		f.nvalues = 1;
-		q.filters = &f;
-		q.nfilters = 1;
-	}
-	if (strcmp(owner, "all")) {
-		q.owners = &owner;
-		q.nowners = 1;
-	}
-	if (cmd_ec2(ctx, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_EC2, &svc, &err))
 		goto fail;
-	if (ec2_describe_images(ctx->ec2, &q, &l, &err)) {
-		if (err.code && starts_with(err.code, "InvalidAMIID")) {
-			print_none(pattern, ctx->cfg.region);
-			status = 1;
-			goto out;
-		}
+	if (svc_search_images(&svc, pattern, owner, &l, &err)) {
 		status = cmd_report(&err, "images failed");
 		goto out;
 	}
@@ -167,7 +128,6 @@ int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
 		status = 1;
 		goto out;
 	}
-	qsort(l.items, l.n, sizeof(*l.items), newest_first);
 	if (ctx->output == OUT_JSON)
 		t = out_table_new(json_cols,
 				  sizeof(json_cols) / sizeof(*json_cols));
@@ -205,6 +165,7 @@ fail:
 out:
 	out_table_free(t);
 	ec2_image_list_release(&l);
+	svc_ctx_release(&svc);
 	err_clear(&err);
 	return status;
 }

@@ -1,4 +1,7 @@
-/* Parsers for nvidia-smi's CSV query output and its -L list. */
+/*
+ * Parsers for nvidia-smi's CSV query output and its -L list: GPU
+ * knowledge, pure (no I/O), used by the GPU check of `gpuctl test`.
+ */
 #include "gpuctl/nvsmi.h"
 
 #include <ctype.h>

@@ -1,10 +1,14 @@
-/* gpuctl api ACTION [KEY=VALUE...]: one raw signed Query API call. */
+/*
+ * gpuctl api ACTION [KEY=VALUE...]: one raw signed Query API call.  The
+ * one command that calls ec2/ itself: the raw call is what it is for.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
+#include "gpuctl/out.h"
 #include "gpuctl/util.h"
 
 const char cmd_api_usage[] =
@@ -101,9 +105,7 @@ int cmd_api(int argc, char **argv, struct gpuctl_ctx *ctx)
 		buf_release(&what);
 		goto out;
 	}
-	fwrite(body.data, 1, body.len, stdout);
-	if (body.len && body.data[body.len - 1] != '\n')
-		putchar('\n');
+	out_document(body.data, body.len, stdout);
 	goto out;
 fail:
 	status = cmd_report(&err, NULL);

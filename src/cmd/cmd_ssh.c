@@ -1,6 +1,7 @@
 /*
  * gpuctl ssh [INSTANCE] [-l USER] [-i KEY] [-t] [-L SPEC] [-R SPEC] [-N]
- *            [-- COMMAND...]
+ *            [-- COMMAND...]: a shell, a command or forwards over the
+ * session svc_ssh_connect() opens (svc_reach.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,8 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/ssh.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
+#include "gpuctl/svc_reach.h"
 
 const char cmd_ssh_usage[] =
     "usage: gpuctl ssh [INSTANCE] [-l USER] [-i KEY] [-t] [-L SPEC]... "
@@ -46,28 +47,6 @@ const char cmd_ssh_usage[] =
     "  tar c data | gpuctl ssh -- tar x -C work\n"
     "  gpuctl ssh -N -L 8888:localhost:8888\n";
 
-/* Shared by ssh and cp: -l, -i, --accept-new-hostkey. */
-int cmd_ssh_common_option(int argc, char **argv, int *i, struct cmd_ssh_wait *w,
-			  struct gpuctl_err *err)
-{
-	const char *a = argv[*i];
-
-	if (!strcmp(a, "--accept-new-hostkey")) {
-		w->accept_new_hostkey = 1;
-		return 1;
-	}
-	if (strcmp(a, "-l") && strcmp(a, "-i"))
-		return 0;
-	if (*i + 1 >= argc)
-		return err_set(err, GPUCTL_ERR_USAGE, "option %s needs a value",
-			       a);
-	if (!strcmp(a, "-l"))
-		w->user = argv[++*i];
-	else
-		w->key_path = argv[++*i];
-	return 1;
-}
-
 /* Joins argv as the remote shell will read it, like OpenSSH: spaces. */
 static char *join_command(int argc, char **argv)
 {
@@ -85,16 +64,18 @@ static char *join_command(int argc, char **argv)
 int cmd_ssh(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct cmd_ssh_wait w = {0};
+	struct svc_reach_opts w = {0};
+	struct svc_ctx svc;
 	struct ssh_forward *fw = NULL;
 	struct ec2_instance_list found = {0};
-	struct state_paths paths = {0};
 	struct ssh_session *s = NULL;
 	struct ssh_exec_opts eo = {0};
 	const char *instance = NULL;
 	char *command = NULL;
 	size_t nfw = 0, k;
 	int force_pty = 0, no_command = 0, status = 255, i, r;
+
+	memset(&svc, 0, sizeof(svc));
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -162,12 +143,11 @@ int cmd_ssh(int argc, char **argv, struct gpuctl_ctx *ctx)
 		status = cmd_usage_error("ssh", "-N needs -L or -R");
 		goto out;
 	}
-	if (cmd_ec2(ctx, &err) || state_paths_init(&paths, ctx->envp, &err) ||
-	    svc_resolve_instances(ctx->ec2, &paths, ctx->cfg.region,
-				  instance ? &instance : NULL, instance ? 1 : 0,
-				  &found, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
+	    svc_resolve_instances(&svc, instance ? &instance : NULL,
+				  instance ? 1 : 0, &found, &err))
 		goto fail;
-	s = cmd_ssh_connect(ctx, &found.items[0], &w, &err);
+	s = svc_ssh_connect(&svc, &found.items[0], &w, &err);
 	if (!s)
 		goto fail_ssh;
 	eo.fd_in = STDIN_FILENO;
@@ -206,7 +186,7 @@ out:
 	free(fw);
 	free(command);
 	ec2_instance_list_release(&found);
-	state_paths_release(&paths);
+	svc_ctx_release(&svc);
 	err_clear(&err);
 	return status;
 }

@@ -1,4 +1,7 @@
-/* gpuctl list [--all] [--state S]: the instances gpuctl launched. */
+/*
+ * gpuctl list [--all] [--state S]: the instances gpuctl launched
+ * (svc_list_instances()), one row each.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +10,7 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_inventory.h"
 #include "gpuctl/util.h"
 
 const char cmd_list_usage[] =
@@ -85,29 +88,6 @@ static int add_states(const char *list, int *want, const char **bad)
 	}
 }
 
-static int by_launch(const void *a, const void *b)
-{
-	const struct ec2_instance *x = a, *y = b;
-
-	if (x->launch_epoch != y->launch_epoch)
-		return x->launch_epoch < y->launch_epoch ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-/* "2024-10-10T12:00:00Z" from the epoch, else the time as sent. */
-static void iso_time(struct buf *b, long long epoch, const char *sent)
-{
-	struct tm tm;
-	time_t t = (time_t)epoch;
-	char s[32];
-
-	if (epoch > 0 && gmtime_r(&t, &tm) &&
-	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf_adds(b, s);
-	else if (sent)
-		buf_adds(b, sent);
-}
-
 static void add_row(struct out_table *t, const struct ec2_instance *i,
 		    enum out_format fmt, long long now)
 {
@@ -115,7 +95,7 @@ static void add_row(struct out_table *t, const struct ec2_instance *i,
 	const char *name = ec2_instance_tag(i, "Name");
 	int running = i->state_name && !strcmp(i->state_name, "running");
 
-	iso_time(&launched, i->launch_epoch, i->launch_time);
+	out_iso_time(&launched, i->launch_epoch, i->launch_time);
 	if (running && i->launch_epoch > 0) {
 		if (fmt == OUT_JSON)
 			buf_addf(&up, "%lld",
@@ -157,14 +137,14 @@ static void add_row(struct out_table *t, const struct ec2_instance *i,
 int cmd_list(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct svc_ctx svc;
 	struct ec2_instance_list l = {0};
-	struct ec2_describe q = {0};
-	struct ec2_filter filters[2];
-	const char *managed[] = {SVC_MANAGED_TAG};
 	const char *states[NSTATES];
 	struct out_table *t = NULL;
 	int want[NSTATES] = {0}, any_state = 0, all = 0, i, r, status = 0;
-	size_t k, nstates = 0, nfilters = 0;
+	size_t k, nstates = 0;
+
+	memset(&svc, 0, sizeof(svc));
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL, *bad = NULL;
@@ -218,29 +198,12 @@ int cmd_list(int argc, char **argv, struct gpuctl_ctx *ctx)
 		if (any_state ? want[k]
 			      : strcmp(known_states[k], "terminated") != 0)
 			states[nstates++] = known_states[k];
-	filters[nfilters].name = "instance-state-name";
-	filters[nfilters].values = states;
-	filters[nfilters].nvalues = nstates;
-	nfilters++;
-	if (!all) {
-		filters[nfilters].name = "tag-key";
-		filters[nfilters].values = managed;
-		filters[nfilters].nvalues = 1;
-		nfilters++;
-	}
-	q.filters = filters;
-	q.nfilters = nfilters;
-	q.max_results = 1000;
-	l.brief = 1; /* only what is printed: a third of the memory */
-
-	if (cmd_ec2(ctx, &err))
+	if (cmd_svc_init(ctx, CMD_SVC_EC2, &svc, &err))
 		goto fail;
-	if (ec2_describe_instances(ctx->ec2, &q, &l, &err)) {
+	if (svc_list_instances(&svc, all, states, nstates, &l, &err)) {
 		status = cmd_report(&err, "list failed");
 		goto out;
 	}
-	if (l.n)
-		qsort(l.items, l.n, sizeof(*l.items), by_launch);
 	if (ctx->output == OUT_JSON)
 		t = out_table_new(json_cols,
 				  sizeof(json_cols) / sizeof(*json_cols));
@@ -257,6 +220,7 @@ fail:
 out:
 	out_table_free(t);
 	ec2_instance_list_release(&l);
+	svc_ctx_release(&svc);
 	err_clear(&err);
 	return status;
 }

@@ -3,6 +3,8 @@
  * failed launch or login (the tutorial's list: credentials and limits,
  * not running, wrong key, wrong address, wrong user, a security group
  * that does not admit the caller's current IP) and says which holds.
+ * Each check asks a service (svc_provision.h for the limit,
+ * svc_inventory.h, svc_keypair.h, svc_access.h) and words one row.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,8 +16,10 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/out.h"
-#include "gpuctl/state.h"
-#include "gpuctl/svc.h"
+#include "gpuctl/svc_access.h"
+#include "gpuctl/svc_inventory.h"
+#include "gpuctl/svc_keypair.h"
+#include "gpuctl/svc_provision.h"
 #include "gpuctl/util.h"
 
 const char cmd_doctor_usage[] =
@@ -61,6 +65,7 @@ static const struct out_column cols[] = {
 struct checks {
 	struct out_table *t;
 	int failed;
+	struct svc_ctx svc;
 };
 
 static void check(struct checks *c, const char *name, const char *result,
@@ -122,14 +127,12 @@ static void err_text(struct buf *b, const struct gpuctl_err *err)
 static int check_account(struct gpuctl_ctx *ctx, struct checks *c)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct ec2_account_attribute_list al = {0};
-	struct ec2_describe q = {0};
-	const char *names[] = {"max-instances"};
 	struct buf where = BUF_INIT, msg = BUF_INIT;
-	const char *max, *region;
+	const char *region;
+	char *max = NULL;
 	int rc = -1;
 
-	if (cmd_ec2(ctx, &err)) {
+	if (cmd_svc_init(ctx, CMD_SVC_EC2, &c->svc, &err)) {
 		err_text(&msg, &err);
 		check(c, "credentials", "FAIL", "%s", msg.data);
 		goto out;
@@ -142,9 +145,7 @@ static int check_account(struct gpuctl_ctx *ctx, struct checks *c)
 	    strcmp(ctx->cfg.endpoint_source, "default"))
 		buf_addf(&where, "; endpoint %s (%s)", ctx->cfg.endpoint_url,
 			 ctx->cfg.endpoint_source);
-	q.names = names;
-	q.nnames = 1;
-	if (ec2_describe_account_attributes(ctx->ec2, &q, &al, &err)) {
+	if (svc_account_max_instances(&c->svc, &max, &err)) {
 		err_text(&msg, &err);
 		if (is_auth_error(&err) || err.kind != GPUCTL_ERR_AWS) {
 			check(c, "credentials", "FAIL", "%s: %s", where.data,
@@ -158,7 +159,6 @@ static int check_account(struct gpuctl_ctx *ctx, struct checks *c)
 		goto out;
 	}
 	check(c, "credentials", "OK", "%s", where.data);
-	max = ec2_account_attribute_value(&al, "max-instances");
 	if (!max || !strcmp(max, "0"))
 		check(c, "limits", "FAIL",
 		      "the account may run no instances (max-instances %s): "
@@ -174,7 +174,7 @@ static int check_account(struct gpuctl_ctx *ctx, struct checks *c)
 		      max, region);
 	rc = 0;
 out:
-	ec2_account_attribute_list_release(&al);
+	free(max);
 	buf_release(&where);
 	buf_release(&msg);
 	err_clear(&err);
@@ -202,11 +202,9 @@ static void check_state(struct checks *c, const struct ec2_instance *i)
 		      i->id, s);
 }
 
-static void check_key(struct gpuctl_ctx *ctx, struct checks *c,
-		      const struct ec2_instance *i)
+static void check_key(struct checks *c, const struct ec2_instance *i)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct state_paths p = {0};
 	struct stat st;
 	char *path = NULL;
 
@@ -217,13 +215,13 @@ static void check_key(struct gpuctl_ctx *ctx, struct checks *c,
 		      i->id);
 		return;
 	}
-	if (state_paths_init(&p, ctx->envp, &err)) {
+	path = svc_key_path(&c->svc, i->key_name, &err);
+	if (!path) {
 		check(c, "key", "WARN", "cannot find gpuctl's folders: %.300s",
 		      err.message);
 		err_clear(&err);
 		return;
 	}
-	path = state_key_path(&p, ctx->cfg.region, i->key_name);
 	if (stat(path, &st)) {
 		if (errno == ENOENT)
 			check(c, "key", "FAIL",
@@ -243,7 +241,6 @@ static void check_key(struct gpuctl_ctx *ctx, struct checks *c,
 		check(c, "key", "OK", "%s (key pair %s)", path, i->key_name);
 	}
 	free(path);
-	state_paths_release(&p);
 }
 
 static void check_address(struct checks *c, const struct ec2_instance *i)
@@ -264,8 +261,7 @@ static void check_address(struct checks *c, const struct ec2_instance *i)
 		      "a subnet that does, or associate an Elastic IP");
 }
 
-static void check_user(struct gpuctl_ctx *ctx, struct checks *c,
-		       const struct ec2_instance *i)
+static void check_user(struct checks *c, const struct ec2_instance *i)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_image_list l = {0};
@@ -279,7 +275,7 @@ static void check_user(struct gpuctl_ctx *ctx, struct checks *c,
 		      "ec2-user ('gpuctl ssh -l USER')");
 		return;
 	}
-	img = svc_instance_image(ctx->ec2, i, &l, &err);
+	img = svc_instance_image(&c->svc, i, &l, &err);
 	if (!img) {
 		if (err.kind != GPUCTL_ERR_NONE)
 			err_text(&msg, &err);
@@ -296,79 +292,41 @@ static void check_user(struct gpuctl_ctx *ctx, struct checks *c,
 	err_clear(&err);
 }
 
-static int admits_ssh(const struct ec2_permission *pm)
-{
-	if (!strcmp(pm->protocol, "-1"))
-		return 1;
-	if (strcmp(pm->protocol, "tcp") && strcmp(pm->protocol, "6"))
-		return 0;
-	return pm->from_port < 0 || (pm->from_port <= 22 && pm->to_port >= 22);
-}
-
-static int allows_https(const struct ec2_permission *pm)
-{
-	if (!strcmp(pm->protocol, "-1"))
-		return 1;
-	if (strcmp(pm->protocol, "tcp") && strcmp(pm->protocol, "6"))
-		return 0;
-	return pm->from_port < 0 ||
-	       (pm->from_port <= 443 && pm->to_port >= 443);
-}
-
 /* (7) TCP 22 from the caller's IP, (8) outbound HTTPS. */
-static void check_groups(struct gpuctl_ctx *ctx, struct checks *c,
-			 const struct ec2_instance *i)
+static void check_groups(struct checks *c, const struct ec2_instance *i)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_security_group_list gl = {0};
-	struct ec2_describe q = {0};
 	struct buf msg = BUF_INIT;
-	const char **ids = xcalloc(i->ngroups + 1, sizeof(*ids));
 	char *ip = NULL;
-	const char *ok_group = NULL, *ok_cidr = NULL, *out_how = NULL;
+	const struct ec2_security_group *ok_group = NULL;
+	const struct ec2_ip_range *ok_range;
+	const char *out_how = NULL;
 	size_t k, n = 0, g, r;
 
 	for (k = 0; k < i->ngroups; k++)
-		if (i->groups[k].id)
-			ids[n++] = i->groups[k].id;
-	q.ids = ids;
-	q.nids = n;
+		n += i->groups[k].id != NULL;
 	if (!n) {
 		check(c, "ssh", "FAIL", "%s has no security group", i->id);
 		goto out;
 	}
-	if (ec2_describe_security_groups(ctx->ec2, &q, &gl, &err)) {
+	if (svc_instance_groups(&c->svc, i, &gl, &err)) {
 		err_text(&msg, &err);
 		check(c, "ssh", "WARN", "cannot read its security groups: %s",
 		      msg.data);
 		goto out;
 	}
-	if (svc_caller_ip(ctx->envp, ctx->cfg.ca_bundle, &ip, &err)) {
+	if (svc_caller_ip(&c->svc, &ip, &err)) {
 		err_text(&msg, &err);
 		check(c, "ssh", "WARN",
 		      "cannot learn your public IP (%s): check that 'gpuctl "
 		      "rules' admits it on TCP 22",
 		      msg.data);
 	} else {
-		for (g = 0; !ok_group && g < gl.n; g++)
-			for (k = 0; !ok_group && k < gl.items[g].ningress;
-			     k++) {
-				const struct ec2_permission *pm =
-				    &gl.items[g].ingress[k];
-
-				if (!admits_ssh(pm))
-					continue;
-				for (r = 0; r < pm->nranges; r++)
-					if (svc_cidr_contains(
-						pm->ranges[r].cidr, ip)) {
-						ok_group = gl.items[g].id;
-						ok_cidr = pm->ranges[r].cidr;
-						break;
-					}
-			}
-		if (ok_group)
+		ok_range = svc_groups_admit_ssh(&gl, ip, &ok_group);
+		if (ok_range)
 			check(c, "ssh", "OK", "%s admits %s on TCP 22 (%s)",
-			      ok_group, ip, ok_cidr);
+			      ok_group->id, ip, ok_range->cidr);
 		else
 			check(c, "ssh", "FAIL",
 			      "no security group of %s admits your IP %s on "
@@ -380,7 +338,7 @@ static void check_groups(struct gpuctl_ctx *ctx, struct checks *c,
 			const struct ec2_permission *pm =
 			    &gl.items[g].egress[k];
 
-			if (!allows_https(pm))
+			if (!svc_permission_covers_tcp(pm, 443))
 				continue;
 			for (r = 0; r < pm->nranges; r++)
 				if (!strcmp(pm->ranges[r].cidr, "0.0.0.0/0")) {
@@ -401,32 +359,29 @@ static void check_groups(struct gpuctl_ctx *ctx, struct checks *c,
 		      i->id);
 out:
 	free(ip);
-	free(ids);
 	buf_release(&msg);
 	ec2_security_group_list_release(&gl);
 	err_clear(&err);
 }
 
 /* The instance to check, or none (only the account checks). */
-static int check_instance(struct gpuctl_ctx *ctx, struct checks *c,
-			  const char *arg)
+static int check_instance(struct checks *c, const char *arg)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_instance_list l = {0};
-	struct state_paths p = {0};
 	struct buf msg = BUF_INIT;
 	char *last = NULL;
 	const struct ec2_instance *i;
 	int rc = -1;
 
-	if (state_paths_init(&p, ctx->envp, &err)) {
+	if (svc_ctx_paths(&c->svc, &err)) {
 		err_text(&msg, &err);
 		check(c, "state", "WARN", "%s", msg.data);
 		err_clear(&err);
 		buf_release(&msg);
 		return 0;
 	}
-	if (!arg && state_last_instance(&p, ctx->cfg.region, &last, &err)) {
+	if (!arg && svc_last_instance(&c->svc, &last, &err)) {
 		err_text(&msg, &err);
 		check(c, "state", "WARN", "%s", msg.data);
 		rc = 0;
@@ -436,8 +391,7 @@ static int check_instance(struct gpuctl_ctx *ctx, struct checks *c,
 		rc = 0;
 		goto out;
 	}
-	if (svc_resolve_instances(ctx->ec2, &p, ctx->cfg.region, &arg,
-				  arg ? 1 : 0, &l, &err)) {
+	if (svc_resolve_instances(&c->svc, &arg, arg ? 1 : 0, &l, &err)) {
 		err_text(&msg, &err);
 		check(c, "state", "FAIL", "%s", msg.data);
 		rc = 0;
@@ -445,16 +399,15 @@ static int check_instance(struct gpuctl_ctx *ctx, struct checks *c,
 	}
 	i = &l.items[0];
 	check_state(c, i);
-	check_key(ctx, c, i);
+	check_key(c, i);
 	check_address(c, i);
-	check_user(ctx, c, i);
-	check_groups(ctx, c, i);
+	check_user(c, i);
+	check_groups(c, i);
 	rc = 0;
 out:
 	free(last);
 	buf_release(&msg);
 	ec2_instance_list_release(&l);
-	state_paths_release(&p);
 	err_clear(&err);
 	return rc;
 }
@@ -489,13 +442,14 @@ int cmd_doctor(int argc, char **argv, struct gpuctl_ctx *ctx)
 	}
 	c.t = out_table_new(cols, sizeof(cols) / sizeof(*cols));
 	if (!check_account(ctx, &c))
-		check_instance(ctx, &c, arg);
+		check_instance(&c, arg);
 	if (out_table_print(c.t, ctx->output, "checks", stdout))
 		status = 1;
 	else
 		status = c.failed ? 1 : 0;
 out:
 	out_table_free(c.t);
+	svc_ctx_release(&c.svc);
 	err_clear(&err);
 	return status;
 }

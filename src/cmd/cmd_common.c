@@ -1,0 +1,392 @@
+/*
+ * What the subcommands share: global options, the services' context,
+ * errors, the progress line, the SSH login options, and the run and
+ * printer of the GPU tests (gpuctl test and launch --test).
+ */
+#include "gpuctl/cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpuctl/ec2.h"
+#include "gpuctl/log.h"
+#include "gpuctl/out.h"
+#include "gpuctl/ssh.h"
+#include "gpuctl/svc.h"
+#include "gpuctl/svc_gputest.h"
+#include "gpuctl/svc_reach.h"
+#include "gpuctl/util.h"
+
+/* Matches --name VALUE and --name=VALUE; *value is set on a match. */
+static int match_valued(const char *name, int argc, char **argv, int *i,
+			const char **value, struct gpuctl_err *err)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n))
+		return 0;
+	if (a[n] == '=') {
+		*value = a + n + 1;
+		return 1;
+	}
+	if (a[n])
+		return 0;
+	if (*i + 1 >= argc) {
+		err_set(err, GPUCTL_ERR_USAGE, "option %s needs a value", name);
+		return -1;
+	}
+	*value = argv[++*i];
+	return 1;
+}
+
+int cmd_global_option(struct gpuctl_ctx *ctx, int argc, char **argv, int *i,
+		      struct gpuctl_err *err)
+{
+	static const char *const valued[] = {"--region", "--profile",
+					     "--endpoint-url", "--output"};
+	const char *a = argv[*i], *v = NULL;
+	size_t k;
+	int r = 0;
+
+	if (!strcmp(a, "--debug")) {
+		ctx->debug++;
+		log_set_level(ctx->debug > 1 ? LOG_DEBUG2 : LOG_DEBUG);
+		return 1;
+	}
+	if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+		ctx->quiet = 1;
+		if (!ctx->debug)
+			log_set_level(LOG_ERROR);
+		return 1;
+	}
+	if (!strcmp(a, "--no-color")) {
+		ctx->color = 0;
+		return 1;
+	}
+	for (k = 0; k < sizeof(valued) / sizeof(*valued); k++) {
+		r = match_valued(valued[k], argc, argv, i, &v, err);
+		if (r)
+			break;
+	}
+	if (r <= 0)
+		return r;
+	switch (k) {
+	case 0:
+		ctx->region_flag = v;
+		break;
+	case 1:
+		ctx->profile_flag = v;
+		break;
+	case 2:
+		ctx->endpoint_flag = v;
+		break;
+	default:
+		if (!strcmp(v, "text"))
+			ctx->output = OUT_TEXT;
+		else if (!strcmp(v, "json"))
+			ctx->output = OUT_JSON;
+		else if (!strcmp(v, "table"))
+			ctx->output = OUT_TABLE;
+		else
+			return err_set(err, GPUCTL_ERR_USAGE,
+				       "--output must be text, json or table, "
+				       "not '%.40s'",
+				       v);
+	}
+	return 1;
+}
+
+int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
+{
+	struct creds_inputs in = {0};
+	struct ec2_client_options o = {0};
+
+	if (ctx->ec2)
+		return 0;
+	in.envp = ctx->envp;
+	in.profile = ctx->profile_flag;
+	in.region = ctx->region_flag;
+	in.endpoint_url = ctx->endpoint_flag;
+	in.service_env = "EC2";
+	if (!ctx->have_cfg) {
+		if (creds_resolve_region(&in, &ctx->cfg, err))
+			return -1;
+		ctx->have_cfg = 1;
+		if (creds_resolve_credentials(&in, &ctx->cfg, err))
+			return -1;
+		if (ctx->cfg.creds_world_readable)
+			log_warn("%s is readable by other users; "
+				 "chmod 600 it",
+				 ctx->cfg.creds_source);
+	}
+	o.endpoint_url = ctx->cfg.endpoint_url;
+	o.region = ctx->cfg.region;
+	o.access_key_id = ctx->cfg.access_key_id;
+	o.secret_access_key = ctx->cfg.secret_access_key;
+	o.session_token = ctx->cfg.session_token;
+	o.ca_bundle = ctx->cfg.ca_bundle;
+	ctx->ec2 = ec2_client_new(&o, err);
+	return ctx->ec2 ? 0 : -1;
+}
+
+/* -l, -i, --accept-new-hostkey: ssh, cp, test and ssh-config. */
+int cmd_ssh_common_option(int argc, char **argv, int *i,
+			  struct svc_reach_opts *w, struct gpuctl_err *err)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "--accept-new-hostkey")) {
+		w->accept_new_hostkey = 1;
+		return 1;
+	}
+	if (strcmp(a, "-l") && strcmp(a, "-i"))
+		return 0;
+	if (*i + 1 >= argc)
+		return err_set(err, GPUCTL_ERR_USAGE, "option %s needs a value",
+			       a);
+	if (!strcmp(a, "-l"))
+		w->user = argv[++*i];
+	else
+		w->key_path = argv[++*i];
+	return 1;
+}
+
+int cmd_svc_init(struct gpuctl_ctx *ctx, enum cmd_svc_needs needs,
+		 struct svc_ctx *s, struct gpuctl_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->envp = ctx->envp;
+	s->report.progress = cmd_progress;
+	s->report.done = cmd_progress_done;
+	s->report.arg = ctx;
+	if (cmd_ec2(ctx, err))
+		return -1;
+	s->ec2 = ctx->ec2;
+	s->region = ctx->cfg.region;
+	s->ca_bundle = ctx->cfg.ca_bundle;
+	if ((needs & CMD_SVC_STATE) && svc_ctx_paths(s, err))
+		return -1;
+	return 0;
+}
+
+/* Untrusted text for a message: no control characters, at most max. */
+static void add_clean(struct buf *b, const char *s, size_t max)
+{
+	size_t n;
+
+	for (n = 0; s && s[n] && n < max; n++) {
+		unsigned char c = (unsigned char)s[n];
+
+		buf_addch(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+	if (s && s[n])
+		buf_adds(b, "...");
+}
+
+int cmd_report(const struct gpuctl_err *err, const char *what)
+{
+	struct buf b = BUF_INIT;
+	char *safe;
+
+	buf_adds(&b, "gpuctl: ");
+	if (what)
+		buf_addf(&b, "%s: ", what);
+	if (err->kind == GPUCTL_ERR_AWS && err->code) {
+		add_clean(&b, err->code, 100);
+		buf_adds(&b, ": ");
+	}
+	add_clean(&b, err->message ? err->message : "unknown error", 1000);
+	if (err->request_id) {
+		buf_adds(&b, " (request ID ");
+		add_clean(&b, err->request_id, 100);
+		buf_adds(&b, ")");
+	}
+	buf_addch(&b, '\n');
+	if (err->hint) {
+		buf_adds(&b, "hint: ");
+		add_clean(&b, err->hint, 1000);
+		buf_addch(&b, '\n');
+	}
+	/* the logger's redaction, in case a secret slipped into a message */
+	safe = log_redact(b.data, b.len);
+	fputs(safe, stderr);
+	free(safe);
+	buf_release(&b);
+	return err_exit_status(err);
+}
+
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gpuctl: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nhint: see 'gpuctl help %s'\n", cmd);
+	return 2;
+}
+
+void cmd_progress(void *arg, const char *what, double elapsed_s)
+{
+	struct gpuctl_ctx *ctx = arg;
+	struct buf b = BUF_INIT;
+	int cut;
+
+	if (ctx->quiet || !isatty(STDERR_FILENO))
+		return;
+	out_sanitize(&b, what);
+	/* one line: cut at a character boundary */
+	cut = out_utf8_prefix(b.data, 150);
+	fprintf(stderr, "\r\033[K%.*s (%.0f s)", cut, b.data, elapsed_s);
+	fflush(stderr);
+	ctx->progress_shown = 1;
+	buf_release(&b);
+}
+
+void cmd_progress_done(void *arg)
+{
+	struct gpuctl_ctx *ctx = arg;
+
+	if (!ctx->progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	ctx->progress_shown = 0;
+}
+
+/* ---- gpuctl test and launch --test: one run, one printer ---- */
+
+#define TAIL_LINES 10
+
+static const struct out_column check_cols[] = {
+    {"CHECK", "name", 0},
+    {"RESULT", "result", 0},
+    {"SECONDS", "seconds", 0},
+    {"DETAIL", "detail", 0},
+};
+
+static const struct out_column gpu_cols[] = {
+    {"INDEX", "index", 1},
+    {"NAME", "name", 0},
+    {"MEMORY MIB", "memoryTotalMiB", 1},
+    {"USED MIB", "memoryUsedMiB", 1},
+    {"DRIVER", "driverVersion", 0},
+    {"UUID", "uuid", 0},
+};
+
+/* The last lines of out, on stderr, made safe for the terminal. */
+static void print_tail(const char *name, int status, const struct buf *out)
+{
+	const char *p = out->data + out->len;
+	struct buf line = BUF_INIT;
+	int lines = 0;
+
+	while (p > out->data && lines <= TAIL_LINES)
+		if (*--p == '\n' && p + 1 < out->data + out->len)
+			lines++;
+	if (*p == '\n')
+		p++;
+	fprintf(stderr, "--- %s failed (exit %d); last lines of its output:\n",
+		name, status);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		char *l = xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+
+		buf_reset(&line);
+		out_sanitize(&line, l);
+		fprintf(stderr, "    %s\n", line.data);
+		free(l);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	buf_release(&line);
+}
+
+/* The checks (and, in JSON, the GPUs) on stdout. */
+static int print_report(struct gpuctl_ctx *ctx, const struct svc_test_report *r)
+{
+	struct out_table *c = out_table_new(check_cols, 4);
+	struct out_table *g = out_table_new(gpu_cols, 6);
+	const struct out_table *t[2] = {c, g};
+	const char *roots[2] = {"checks", "gpus"};
+	size_t k;
+	int rc;
+
+	for (k = 0; k < r->n; k++) {
+		const struct svc_test_row *x = &r->rows[k];
+		char secs[32];
+		const char *cells[4];
+
+		snprintf(secs, sizeof(secs), "%.2f", x->seconds);
+		cells[0] = x->name;
+		cells[1] = x->failed ? "fail" : "pass";
+		cells[2] = secs;
+		cells[3] = x->detail;
+		out_table_add(c, cells);
+	}
+	for (k = 0; k < r->gpus.n; k++) {
+		const struct nvsmi_gpu *x = &r->gpus.gpus[k];
+		char idx[16], tot[32], used[32];
+		const char *cells[6];
+
+		snprintf(idx, sizeof(idx), "%d", x->index);
+		snprintf(tot, sizeof(tot), "%lld", x->memory_total_mib);
+		snprintf(used, sizeof(used), "%lld", x->memory_used_mib);
+		cells[0] = idx;
+		cells[1] = x->name;
+		cells[2] = tot;
+		cells[3] = used;
+		cells[4] = x->driver_version;
+		cells[5] = x->uuid;
+		out_table_add(g, cells);
+	}
+	if (ctx->output == OUT_JSON)
+		rc = out_json_tables(t, roots, 2, stdout);
+	else
+		rc = out_table_print(c, ctx->output, "checks", stdout);
+	out_table_free(c);
+	out_table_free(g);
+	return rc;
+}
+
+int cmd_gputest(struct gpuctl_ctx *ctx, struct svc_ctx *svc,
+		const struct ec2_instance *inst, const struct svc_reach_opts *o,
+		const char *dir, const char *upload)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct svc_test_report r = {0};
+	struct ssh_session *s = svc_ssh_connect(svc, inst, o, &err);
+	size_t k;
+	int status, rc;
+
+	if (!s) {
+		cmd_report(&err, "test");
+		status = 255;
+		goto out;
+	}
+	if (upload && svc_gputest_upload(s, upload, dir, &err)) {
+		status = cmd_report(&err, "test: upload failed");
+		goto out;
+	}
+	rc = svc_gputest_run(s, dir, &r, &err);
+	for (k = 0; k < r.n; k++)
+		if (r.rows[k].failed)
+			print_tail(r.rows[k].program, r.rows[k].status,
+				   &r.rows[k].output);
+	if (rc) {
+		status = cmd_report(&err, "test");
+		goto out;
+	}
+	status = print_report(ctx, &r) ? 1 : r.failed;
+out:
+	ssh_close(s);
+	svc_test_report_release(&r);
+	err_clear(&err);
+	return status;
+}
