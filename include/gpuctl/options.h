@@ -38,7 +38,7 @@
  *		struct gpuctl_err err = GPUCTL_ERR_INIT;
  *		struct cp_opts o = {0};
  *		struct cmd_args args;
- *		int status;
+ *		int status = 0;
  *
  *		if (cmd_parse_options(ctx, argc, argv, &cp_parse, &o, &args,
  *				      &err)) {
