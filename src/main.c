@@ -1,5 +1,7 @@
 /*
- * gpuctl: global options and the command table, as git.c does it.
+ * gpuctl: global options and the command table, as git.c does it: each
+ * command's entry says what it needs before it runs (CMD_NEEDS_EC2), and
+ * cmd_parse_options() builds it once the command's words are parsed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,34 +24,41 @@ extern char **environ;
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct gpuctl_ctx *ctx);
+	unsigned flags; /* enum cmd_needs */
 	const char *summary;
 	const char *usage;
 };
 
+#define EC2 CMD_NEEDS_EC2
+
 /* The order of `gpuctl --help`. */
 static const struct command commands[] = {
-    {"launch", cmd_launch, "launch GPU instances and wait until ready",
+    {"launch", cmd_launch, EC2, "launch GPU instances and wait until ready",
      cmd_launch_usage},
-    {"list", cmd_list, "list the instances gpuctl launched", cmd_list_usage},
-    {"show", cmd_show, "show one instance in detail", cmd_show_usage},
-    {"ssh", cmd_ssh, "log in, or run a command, on an instance", cmd_ssh_usage},
-    {"cp", cmd_cp, "copy files to or from an instance", cmd_cp_usage},
-    {"test", cmd_test, "run the ~/test scripts and check the GPUs",
+    {"list", cmd_list, EC2, "list the instances gpuctl launched",
+     cmd_list_usage},
+    {"show", cmd_show, EC2, "show one instance in detail", cmd_show_usage},
+    {"ssh", cmd_ssh, EC2, "log in, or run a command, on an instance",
+     cmd_ssh_usage},
+    {"cp", cmd_cp, EC2, "copy files to or from an instance", cmd_cp_usage},
+    {"test", cmd_test, EC2, "run the ~/test scripts and check the GPUs",
      cmd_test_usage},
-    {"stop", cmd_stop, "stop instances (the volume is kept, and billed)",
+    {"stop", cmd_stop, EC2, "stop instances (the volume is kept, and billed)",
      cmd_stop_usage},
-    {"start", cmd_start, "start stopped instances", cmd_start_usage},
-    {"terminate", cmd_terminate,
+    {"start", cmd_start, EC2, "start stopped instances", cmd_start_usage},
+    {"terminate", cmd_terminate, EC2,
      "terminate instances (all gone), optionally snapshot first",
      cmd_terminate_usage},
-    {"images", cmd_images, "search AMIs by name", cmd_images_usage},
-    {"rules", cmd_rules, "show or change security group rules",
+    {"images", cmd_images, EC2, "search AMIs by name", cmd_images_usage},
+    {"rules", cmd_rules, EC2, "show or change security group rules",
      cmd_rules_usage},
-    {"doctor", cmd_doctor, "check why a launch or a login fails",
+    /* reports a credentials failure as one of its checks */
+    {"doctor", cmd_doctor, 0, "check why a launch or a login fails",
      cmd_doctor_usage},
-    {"ssh-config", cmd_ssh_config, "print an OpenSSH Host block",
+    {"ssh-config", cmd_ssh_config, EC2, "print an OpenSSH Host block",
      cmd_ssh_config_usage},
-    {"api", cmd_api, "make one raw signed EC2 Query API call", cmd_api_usage},
+    {"api", cmd_api, EC2, "make one raw signed EC2 Query API call",
+     cmd_api_usage},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
@@ -138,13 +147,44 @@ static void release_ctx(struct gpuctl_ctx *ctx)
 	log_forget_secrets();
 }
 
+/* --help and --version end the options: what follows them is ignored. */
+struct main_opts {
+	int help;
+	int version;
+};
+
+static int stop_here(const struct cmd_option *opt, void *field,
+		     const char *value, struct gpuctl_err *err)
+{
+	(void)opt;
+	(void)value;
+	(void)err;
+	*(int *)field = 1;
+	return 1;
+}
+
+static const struct cmd_option main_options[] = {
+    CMD_OPT_CALLBACK('h', "help", struct main_opts, help, stop_here,
+		     CMD_OPT_NOARG),
+    CMD_OPT_CALLBACK(0, "version", struct main_opts, version, stop_here,
+		     CMD_OPT_NOARG),
+    CMD_OPT_END(),
+};
+
 int main(int argc, char **argv)
 {
 	struct gpuctl_ctx ctx = {0};
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct main_opts m = {0};
+	struct cmd_option options[] = {
+	    CMD_OPT_INCLUDE_AT(main_options, &m),
+	    CMD_OPT_INCLUDE_AT(cmd_global_options, &ctx),
+	    CMD_OPT_END(),
+	};
+	struct cmd_args args;
 	const struct command *c;
 	const char *no_color = getenv("NO_COLOR");
-	int i, r, status;
+	int status;
 
 	ctx.envp = environ;
 	ctx.output = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TEXT;
@@ -152,54 +192,49 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	LIBXML_TEST_VERSION;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			print_help(stdout);
-			return finish_stdout(0);
-		}
-		if (!strcmp(argv[i], "--version")) {
-			printf("gpuctl %s\n", GPUCTL_VERSION);
-			return finish_stdout(0);
-		}
-		r = cmd_global_option(&ctx, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cmd_report(&err, NULL);
-			err_clear(&err);
-			return status;
-		}
-		if (!r) {
-			fprintf(stderr,
-				"gpuctl: unknown option '%.100s'\n"
-				"hint: see 'gpuctl --help'\n",
-				argv[i]);
-			return 2;
-		}
+	/* up to the command's name; the command parses the rest */
+	if (cmd_opt_parse(argc, argv, options, NULL, CMD_OPT_STOP_AT_NON_OPTION,
+			  &args, &err)) {
+		err_hint(&err, "see 'gpuctl --help'");
+		status = cmd_report(&err, NULL);
+		err_clear(&err);
+		return status;
 	}
-	if (i >= argc) {
+	cmd_apply_globals(&ctx);
+	if (m.help) {
+		print_help(stdout);
+		return finish_stdout(0);
+	}
+	if (m.version) {
+		printf("gpuctl %s\n", GPUCTL_VERSION);
+		return finish_stdout(0);
+	}
+	if (args.argc < 1) {
 		print_help(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[i], "help")) {
-		if (i + 1 >= argc) {
+	if (!strcmp(args.argv[0], "help")) {
+		if (args.argc < 2) {
 			print_help(stdout);
 			return finish_stdout(0);
 		}
-		return finish_stdout(help_command(argv[i + 1]));
+		return finish_stdout(help_command(args.argv[1]));
 	}
-	c = find_command(argv[i]);
+	c = find_command(args.argv[0]);
 	if (!c) {
 		fprintf(stderr,
 			"gpuctl: '%.100s' is not a gpuctl command\n"
 			"hint: see 'gpuctl --help'\n",
-			argv[i]);
+			args.argv[0]);
 		return 2;
 	}
-	if (i + 1 < argc &&
-	    (!strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
+	if (args.argc > 1 &&
+	    (!strcmp(args.argv[1], "--help") || !strcmp(args.argv[1], "-h"))) {
 		fputs(c->usage, stdout);
 		return finish_stdout(0);
 	}
-	status = c->fn(argc - i, argv + i, &ctx);
+	ctx.cmd_flags = c->flags;
+	status = c->fn(args.argc, args.argv, &ctx);
 	release_ctx(&ctx);
 	xmlCleanupParser();
 	return finish_stdout(status);

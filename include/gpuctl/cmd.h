@@ -1,8 +1,10 @@
 /*
  * cmd: what every subcommand shares (src/cmd/cmd_common.c).  main.c parses the
  * global options into struct gpuctl_ctx and hands it to the command.  A
- * command parses its arguments, fills the services' context from ctx
- * (cmd_svc_init()), calls services (gpuctl/svc*.h), hands its rows to
+ * command parses its words with cmd_parse_options() (its option table,
+ * the global options again, its own usage checks, then the EC2 client when
+ * its entry in main.c's table says CMD_NEEDS_EC2; see gpuctl/options.h),
+ * fills the services' context from ctx (cmd_svc_init()), calls services (gpuctl/svc*.h), hands its rows to
  * out/, and reports errors through cmd_report(), which picks nothing but
  * the message: the exit status comes from err_exit_status().  Services
  * never see struct gpuctl_ctx, and no command calls into another's file.
@@ -12,6 +14,7 @@
 
 #include "gpuctl/creds.h"
 #include "gpuctl/err.h"
+#include "gpuctl/options.h"
 #include "gpuctl/out.h"
 
 struct gpuctl_ctx {
@@ -24,6 +27,7 @@ struct gpuctl_ctx {
 	int color;
 	int progress_shown; /* a progress line is on stderr */
 	char **envp;
+	unsigned cmd_flags; /* the running command's CMD_NEEDS_* (main.c) */
 	/* filled by cmd_ec2() */
 	struct creds_config cfg;
 	int have_cfg;
@@ -31,14 +35,77 @@ struct gpuctl_ctx {
 };
 
 /*
- * Consumes a global option at argv[*i] (--region R, --region=R, --profile,
- * --endpoint-url, --output, --debug, -q/--quiet, --no-color), so that they
- * may also follow the command name as with the AWS CLI.  Returns 1 when
- * one was consumed (*i then points at its last word), 0 when argv[*i] is
- * not one, -1 with err filled when it is one but malformed.
+ * The global options, declared once, over struct gpuctl_ctx: --region R,
+ * --profile P, --endpoint-url URL, --output text|json|table, --debug
+ * (twice: more), -q/--quiet, --no-color.  main.c parses them before the
+ * command name (with its own --help, -h and --version); every command
+ * accepts them after its name too, as the AWS CLI does.
+ */
+extern const struct cmd_option cmd_global_options[];
+
+/* What the global options do at once: the log level (--debug, -q). */
+void cmd_apply_globals(const struct gpuctl_ctx *ctx);
+
+/*
+ * Consumes a global option at argv[*i] (cmd_opt_parse_one() over
+ * cmd_global_options, then cmd_apply_globals()), for the commands' argv
+ * loops until they use cmd_parse_options().  Returns 1 when one was
+ * consumed (*i then points at its last word), 0 when argv[*i] is not one,
+ * -1 with err filled when it is one but malformed.
  */
 int cmd_global_option(struct gpuctl_ctx *ctx, int argc, char **argv, int *i,
 		      struct gpuctl_err *err);
+
+/* What a command needs before it runs: flags of main.c's command table. */
+enum cmd_needs {
+	CMD_NEEDS_EC2 = 1 << 0, /* ctx->ec2 (region, endpoint, credentials) */
+};
+
+/* How a command parses its words (a static const per command). */
+struct cmd_parse {
+	const struct cmd_option *options; /* its table, or NULL: none */
+	unsigned flags;			  /* enum cmd_parse_flags */
+	/*
+	 * Its own usage checks on the parsed options and positional words,
+	 * or NULL: return 0, or -1 with err filled (GPUCTL_ERR_USAGE, the
+	 * message without the command's name).  Runs before anything the
+	 * command needs is built, so that usage errors come first.
+	 */
+	int (*check)(void *opts, const struct cmd_args *args,
+		     struct gpuctl_err *err);
+};
+
+/*
+ * Parses argv (argv[0] is the command's name) against p->options over the
+ * struct at opts and the global options over ctx, applies the global
+ * options, runs p->check, and then builds what ctx->cmd_flags asks for
+ * (CMD_NEEDS_EC2: cmd_ec2()).  Returns 0 with the positional words in
+ * args, or -1 with err filled: a usage error's message starts with the
+ * command's name and its hint is "see 'gpuctl help NAME'", so that
+ * cmd_report(err, NULL) prints it in the usual shape and returns 2; an
+ * error building the client is cmd_ec2()'s (exit 3 for credentials).
+ * cmd_opt_release(p->options, opts) frees the lists, after a failure too.
+ */
+int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
+		      const struct cmd_parse *p, void *opts,
+		      struct cmd_args *args, struct gpuctl_err *err);
+
+/*
+ * The SSH options of ssh, cp, test, launch and ssh-config, declared once:
+ * -l USER, -i KEY, --accept-new-hostkey.  A command includes them with
+ * CMD_OPT_SSH_GROUP(struct its_opts, member) over a struct cmd_ssh_opts
+ * member of its own struct.
+ */
+struct cmd_ssh_opts {
+	const char *user;     /* -l, or NULL: guessed from the AMI */
+	const char *key_path; /* -i, or NULL: the key pair's */
+	int accept_new_hostkey;
+};
+
+extern const struct cmd_option cmd_ssh_options[];
+
+#define CMD_OPT_SSH_GROUP(T, m) \
+	CMD_OPT_INCLUDE(T, m, struct cmd_ssh_opts, cmd_ssh_options)
 
 /* Resolves region, endpoint and credentials, then makes ctx->ec2. */
 int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err);

@@ -1,5 +1,6 @@
 /*
- * What the subcommands share: global options, the services' context,
+ * What the subcommands share: the global and SSH option tables and the
+ * one parse call (cmd_parse_options), the services' context,
  * errors, the progress line, the SSH login options, and the run and
  * printer of the GPU tests (gpuctl test and launch --test).
  */
@@ -20,84 +21,86 @@
 #include "gpuctl/svc_reach.h"
 #include "gpuctl/util.h"
 
-/* Matches --name VALUE and --name=VALUE; *value is set on a match. */
-static int match_valued(const char *name, int argc, char **argv, int *i,
-			const char **value, struct gpuctl_err *err)
+/* --output text|json|table into the enum */
+static int output_cb(const struct cmd_option *opt, void *field, const char *v,
+		     struct gpuctl_err *err)
 {
-	const char *a = argv[*i];
-	size_t n = strlen(name);
+	static const char *const names[] = {"text", "json", "table", NULL};
+	static const enum out_format formats[] = {OUT_TEXT, OUT_JSON,
+						  OUT_TABLE};
+	int k = cmd_opt_choice(opt, names, v, err);
 
-	if (strncmp(a, name, n))
-		return 0;
-	if (a[n] == '=') {
-		*value = a + n + 1;
-		return 1;
-	}
-	if (a[n])
-		return 0;
-	if (*i + 1 >= argc) {
-		err_set(err, GPUCTL_ERR_USAGE, "option %s needs a value", name);
+	if (k < 0)
 		return -1;
-	}
-	*value = argv[++*i];
-	return 1;
+	*(enum out_format *)field = formats[k];
+	return 0;
+}
+
+const struct cmd_option cmd_global_options[] = {
+    CMD_OPT_STRING(0, "region", struct gpuctl_ctx, region_flag),
+    CMD_OPT_STRING(0, "profile", struct gpuctl_ctx, profile_flag),
+    CMD_OPT_STRING(0, "endpoint-url", struct gpuctl_ctx, endpoint_flag),
+    CMD_OPT_CALLBACK(0, "output", struct gpuctl_ctx, output, output_cb, 0),
+    CMD_OPT_COUNT(0, "debug", struct gpuctl_ctx, debug),
+    CMD_OPT_FLAG('q', "quiet", struct gpuctl_ctx, quiet),
+    CMD_OPT_SET_INT(0, "no-color", struct gpuctl_ctx, color, 0),
+    CMD_OPT_END(),
+};
+
+const struct cmd_option cmd_ssh_options[] = {
+    CMD_OPT_STRING('l', NULL, struct cmd_ssh_opts, user),
+    CMD_OPT_STRING('i', NULL, struct cmd_ssh_opts, key_path),
+    CMD_OPT_FLAG(0, "accept-new-hostkey", struct cmd_ssh_opts,
+		 accept_new_hostkey),
+    CMD_OPT_END(),
+};
+
+void cmd_apply_globals(const struct gpuctl_ctx *ctx)
+{
+	/* --debug wins over -q, in whichever order they came */
+	if (ctx->debug)
+		log_set_level(ctx->debug > 1 ? LOG_DEBUG2 : LOG_DEBUG);
+	else if (ctx->quiet)
+		log_set_level(LOG_ERROR);
 }
 
 int cmd_global_option(struct gpuctl_ctx *ctx, int argc, char **argv, int *i,
 		      struct gpuctl_err *err)
 {
-	static const char *const valued[] = {"--region", "--profile",
-					     "--endpoint-url", "--output"};
-	const char *a = argv[*i], *v = NULL;
-	size_t k;
-	int r = 0;
+	int r = cmd_opt_parse_one(argc, argv, i, cmd_global_options, ctx, err);
 
-	if (!strcmp(a, "--debug")) {
-		ctx->debug++;
-		log_set_level(ctx->debug > 1 ? LOG_DEBUG2 : LOG_DEBUG);
-		return 1;
+	if (r > 0)
+		cmd_apply_globals(ctx);
+	return r;
+}
+
+int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
+		      const struct cmd_parse *p, void *opts,
+		      struct cmd_args *args, struct gpuctl_err *err)
+{
+	static const struct cmd_option none[] = {CMD_OPT_END()};
+	const char *name = argc > 0 ? argv[0] : "gpuctl";
+	struct cmd_option root[] = {
+	    CMD_OPT_INCLUDE_AT(p && p->options ? p->options : none, opts),
+	    CMD_OPT_INCLUDE_AT(cmd_global_options, ctx),
+	    CMD_OPT_END(),
+	};
+	int r;
+
+	r = cmd_opt_parse(argc, argv, root, NULL, p ? p->flags : 0, args, err);
+	cmd_apply_globals(ctx);
+	if (!r && p && p->check)
+		r = p->check(opts, args, err);
+	if (r) {
+		if (err->kind == GPUCTL_ERR_USAGE) {
+			err_prefix(err, "%.100s", name);
+			err_hint(err, "see 'gpuctl help %.100s'", name);
+		}
+		return -1;
 	}
-	if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-		ctx->quiet = 1;
-		if (!ctx->debug)
-			log_set_level(LOG_ERROR);
-		return 1;
-	}
-	if (!strcmp(a, "--no-color")) {
-		ctx->color = 0;
-		return 1;
-	}
-	for (k = 0; k < sizeof(valued) / sizeof(*valued); k++) {
-		r = match_valued(valued[k], argc, argv, i, &v, err);
-		if (r)
-			break;
-	}
-	if (r <= 0)
-		return r;
-	switch (k) {
-	case 0:
-		ctx->region_flag = v;
-		break;
-	case 1:
-		ctx->profile_flag = v;
-		break;
-	case 2:
-		ctx->endpoint_flag = v;
-		break;
-	default:
-		if (!strcmp(v, "text"))
-			ctx->output = OUT_TEXT;
-		else if (!strcmp(v, "json"))
-			ctx->output = OUT_JSON;
-		else if (!strcmp(v, "table"))
-			ctx->output = OUT_TABLE;
-		else
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "--output must be text, json or table, "
-				       "not '%.40s'",
-				       v);
-	}
-	return 1;
+	if (ctx->cmd_flags & CMD_NEEDS_EC2)
+		return cmd_ec2(ctx, err);
+	return 0;
 }
 
 int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
