@@ -54,6 +54,14 @@ static void env_free(struct env *e)
 static struct creds_inputs inputs(struct env *e)
 {
 	struct creds_inputs in = {0};
+	int i;
+
+	/* never the real instance metadata service from a unit test */
+	for (i = 0; i < e->n; i++)
+		if (starts_with(e->v[i], "AWS_EC2_METADATA_DISABLED="))
+			break;
+	if (i == e->n)
+		env_add(e, "AWS_EC2_METADATA_DISABLED", "true");
 
 	in.envp = e->v;
 	in.service_env = "EC2";
@@ -651,8 +659,10 @@ static void test_missing_credentials_message(void **state)
 		 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared "
 		 "credentials file /nonexistent-gpuctl/.aws/credentials "
 		 "(AWS_SHARED_CREDENTIALS_FILE), the config file "
-		 "/nonexistent-gpuctl/.aws/config (AWS_CONFIG_FILE) and "
-		 "the profile's credential_process");
+		 "/nonexistent-gpuctl/.aws/config (AWS_CONFIG_FILE: "
+		 "role_arn, web_identity_token_file, sso_session, "
+		 "credential_process, keys), the container credentials "
+		 "endpoint and the instance metadata service");
 	free(msg);
 	env_free(&e);
 
