@@ -18,16 +18,36 @@
 
 struct ec2_client;
 
+/* Keys handed over by a refresh callback; borrowed. */
+struct ec2_credentials {
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token; /* NULL when none */
+};
+
 /* Everything the client needs; the strings are copied. */
 struct ec2_client_options {
 	const char *endpoint_url;
 	const char *region;
-	const char *access_key_id;
+	const char *access_key_id; /* NULL: requests go unsigned */
 	const char *secret_access_key;
 	const char *session_token; /* NULL when none */
 	const char *ca_bundle;	   /* NULL: the system's */
 	long timeout_ms;	   /* per attempt, 0: the default */
 	int max_attempts;	   /* 0: the default */
+	/* another Query API: its signing name ("sts") and Version */
+	const char *service;	 /* NULL: "ec2" */
+	const char *api_version; /* NULL: EC2_API_VERSION */
+	/*
+	 * Temporary keys: called before every attempt is signed, with force
+	 * set once after the service refused the keys as expired
+	 * (ExpiredToken, RequestExpired).  Returns 1 with *out filled (kept
+	 * by copy) when there are new keys, 0 when the held ones stand, -1
+	 * with err filled to give up.  NULL: the keys never change.
+	 */
+	int (*refresh)(void *arg, int force, struct ec2_credentials *out,
+		       struct gpuctl_err *err);
+	void *refresh_arg;
 };
 
 struct ec2_param {
@@ -42,7 +62,8 @@ struct ec2_client *ec2_client_new(const struct ec2_client_options *opts,
 void ec2_client_free(struct ec2_client *c);
 
 /*
- * One Query API call: Action=action, Version=2016-11-15 and the params,
+ * One Query API call: Action=action, Version=2016-11-15 (or the client's
+ * api_version) and the params,
  * form-encoded in a signed POST.  On success (HTTP 2xx) returns 0 with the
  * response body in *body.  On an EC2 error returns -1 with err filled
  * (GPUCTL_ERR_AWS) and the body in *body too; on a transport failure

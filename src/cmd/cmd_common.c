@@ -16,6 +16,7 @@
 #include "gpuctl/log.h"
 #include "gpuctl/out.h"
 #include "gpuctl/ssh.h"
+#include "gpuctl/sts.h"
 #include "gpuctl/svc.h"
 #include "gpuctl/svc_gputest.h"
 #include "gpuctl/svc_reach.h"
@@ -103,6 +104,37 @@ int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
 	return 0;
 }
 
+/* What creds reads: the options, the environment, STS through src/ec2. */
+static void creds_inputs_of(struct gpuctl_ctx *ctx, struct creds_inputs *in)
+{
+	in->envp = ctx->envp;
+	in->profile = ctx->profile_flag;
+	in->region = ctx->region_flag;
+	in->endpoint_url = ctx->endpoint_flag;
+	in->service_env = "EC2";
+	in->sts.call = ec2_sts_call;
+}
+
+/* The EC2 client's refresh callback: temporary keys, renewed. */
+static int refresh_creds(void *arg, int force, struct ec2_credentials *out,
+			 struct gpuctl_err *err)
+{
+	struct gpuctl_ctx *ctx = arg;
+	struct creds_inputs in = {0};
+	int r;
+
+	creds_inputs_of(ctx, &in);
+	r = creds_refresh(&in, &ctx->cfg, force, err);
+	if (r > 0) {
+		log_debug("credentials refreshed from %s",
+			  ctx->cfg.creds_source);
+		out->access_key_id = ctx->cfg.access_key_id;
+		out->secret_access_key = ctx->cfg.secret_access_key;
+		out->session_token = ctx->cfg.session_token;
+	}
+	return r;
+}
+
 int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
 {
 	struct creds_inputs in = {0};
@@ -110,11 +142,7 @@ int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
 
 	if (ctx->ec2)
 		return 0;
-	in.envp = ctx->envp;
-	in.profile = ctx->profile_flag;
-	in.region = ctx->region_flag;
-	in.endpoint_url = ctx->endpoint_flag;
-	in.service_env = "EC2";
+	creds_inputs_of(ctx, &in);
 	if (!ctx->have_cfg) {
 		if (creds_resolve_region(&in, &ctx->cfg, err))
 			return -1;
@@ -125,6 +153,7 @@ int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
 			log_warn("%s is readable by other users; "
 				 "chmod 600 it",
 				 ctx->cfg.creds_source);
+		log_debug("credentials from %s", ctx->cfg.creds_source);
 	}
 	o.endpoint_url = ctx->cfg.endpoint_url;
 	o.region = ctx->cfg.region;
@@ -132,6 +161,10 @@ int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
 	o.secret_access_key = ctx->cfg.secret_access_key;
 	o.session_token = ctx->cfg.session_token;
 	o.ca_bundle = ctx->cfg.ca_bundle;
+	if (ctx->cfg.refresh_at) {
+		o.refresh = refresh_creds;
+		o.refresh_arg = ctx;
+	}
 	ctx->ec2 = ec2_client_new(&o, err);
 	return ctx->ec2 ? 0 : -1;
 }

@@ -130,6 +130,7 @@ static int check_account(struct gpuctl_ctx *ctx, struct checks *c)
 	struct buf where = BUF_INIT, msg = BUF_INIT;
 	const char *region;
 	char *max = NULL;
+	char until[21];
 	int rc = -1;
 
 	if (cmd_svc_init(ctx, CMD_SVC_EC2, &c->svc, &err)) {
@@ -138,8 +139,12 @@ static int check_account(struct gpuctl_ctx *ctx, struct checks *c)
 		goto out;
 	}
 	region = ctx->cfg.region;
-	buf_addf(&where, "credentials from %s; region %s (%s)",
-		 ctx->cfg.creds_source ? ctx->cfg.creds_source : "?", region,
+	creds_format_time(ctx->cfg.expiration, until);
+	buf_addf(&where, "credentials from %s%s%s%s; region %s (%s)",
+		 ctx->cfg.creds_source ? ctx->cfg.creds_source : "?",
+		 ctx->cfg.expiration ? ", temporary until " : "",
+		 ctx->cfg.expiration ? until : "",
+		 ctx->cfg.refresh_at ? " (renewed as needed)" : "", region,
 		 ctx->cfg.region_source ? ctx->cfg.region_source : "?");
 	if (ctx->cfg.endpoint_source &&
 	    strcmp(ctx->cfg.endpoint_source, "default"))

@@ -1,7 +1,9 @@
 /*
  * creds: which profile, region, endpoint and keys to use, read from the
  * command line, the environment and the AWS config files in the order the
- * AWS CLI v2 uses (see include/gpuctl/creds.h).
+ * AWS CLI v2 uses (see include/gpuctl/creds.h).  This file holds the
+ * chain; the providers that fetch temporary credentials are in assume.c,
+ * sso.c and meta.c, the AWS CLI's cache in cache.c.
  */
 #include <pwd.h>
 #include <stdlib.h>
@@ -11,24 +13,28 @@
 #include <unistd.h>
 
 #include "gpuctl/creds.h"
+#include "gpuctl/log.h"
 #include "gpuctl/util.h"
 #include "creds_int.h"
 
-struct ctx {
-	char *profile;
-	const char *profile_from; /* "--profile", "AWS_PROFILE", … or NULL */
-	struct creds_ini config;
-	struct creds_ini creds;
-};
-
-#define CTX_INIT                                           \
-	{                                                  \
-		NULL, NULL, CREDS_INI_INIT, CREDS_INI_INIT \
-	}
+/* Temporary keys are fetched again this long before they expire... */
+#define REFRESH_MARGIN 300
+/* ... or when a third of their lifetime is left, if that is shorter. */
+#define REFRESH_SHARE 3
 
 static int nonempty(const char *s)
 {
 	return s && *s;
+}
+
+const char *creds_env(const struct creds_ctx *c, const char *name)
+{
+	return env_get(c->in->envp, name);
+}
+
+int creds_is_true(const char *s)
+{
+	return s && !strcasecmp(s, "true");
 }
 
 /* The file named by env var var (with ~ expanded), else $HOME/def. */
@@ -70,7 +76,8 @@ static int section_is(const char *name, const char *prefix, const char *want)
 }
 
 /* key from the last [profile NAME] section that has it, or [DEFAULT]. */
-static const char *config_get(const struct ctx *c, const char *key)
+static const char *config_get(const struct creds_ctx *c, const char *profile,
+			      const char *key)
 {
 	const struct creds_ini_section *any = NULL;
 	const char *v = NULL, *sv;
@@ -79,7 +86,7 @@ static const char *config_get(const struct ctx *c, const char *key)
 	for (i = 0; i < c->config.nr; i++) {
 		const struct creds_ini_section *s = &c->config.sections[i];
 
-		if (!section_is(s->name, "profile", c->profile))
+		if (!section_is(s->name, "profile", profile))
 			continue;
 		any = s;
 		sv = creds_ini_section_get(s, key);
@@ -91,34 +98,41 @@ static const char *config_get(const struct ctx *c, const char *key)
 	return v;
 }
 
-/* A profile setting: the credentials file's [NAME] first, then config. */
-static const char *profile_get(const struct ctx *c, const char *key,
-			       const struct creds_ini **from)
+const char *creds_profile_get(const struct creds_ctx *c, const char *profile,
+			      const char *key, const struct creds_ini **from)
 {
 	const struct creds_ini_section *s;
 	const char *v;
 
-	s = creds_ini_section(&c->creds, c->profile);
+	s = creds_ini_section(&c->creds, profile);
 	v = creds_ini_get(&c->creds, s, key);
 	if (v) {
-		*from = &c->creds;
+		if (from)
+			*from = &c->creds;
 		return v;
 	}
-	*from = &c->config;
-	return config_get(c, key);
+	if (from)
+		*from = &c->config;
+	return config_get(c, profile, key);
 }
 
-static int profile_exists(const struct ctx *c)
+int creds_profile_exists(const struct creds_ctx *c, const char *profile)
 {
+	return creds_ini_section(&c->creds, profile) ||
+	       creds_config_section(c, "profile", profile);
+}
+
+const struct creds_ini_section *creds_config_section(const struct creds_ctx *c,
+						     const char *prefix,
+						     const char *name)
+{
+	const struct creds_ini_section *found = NULL;
 	size_t i;
 
-	if (creds_ini_section(&c->creds, c->profile))
-		return 1;
 	for (i = 0; i < c->config.nr; i++)
-		if (section_is(c->config.sections[i].name, "profile",
-			       c->profile))
-			return 1;
-	return 0;
+		if (section_is(c->config.sections[i].name, prefix, name))
+			found = &c->config.sections[i];
+	return found;
 }
 
 static const char *path_or(const struct creds_ini *ini, const char *def)
@@ -126,14 +140,14 @@ static const char *path_or(const struct creds_ini *ini, const char *def)
 	return ini->path ? ini->path : def;
 }
 
-static void ctx_release(struct ctx *c)
+static void ctx_release(struct creds_ctx *c)
 {
 	free(c->profile);
 	creds_ini_release(&c->config);
 	creds_ini_release(&c->creds);
 }
 
-static int ctx_load(const struct creds_inputs *in, struct ctx *c,
+static int ctx_load(const struct creds_inputs *in, struct creds_ctx *c,
 		    struct gpuctl_err *err)
 {
 	static const char *const vars[] = {"AWS_PROFILE",
@@ -143,6 +157,8 @@ static int ctx_load(const struct creds_inputs *in, struct ctx *c,
 	int rc = -1;
 	size_t i;
 
+	c->in = in;
+	c->now = in->now ? in->now : (long long)time(NULL);
 	if (nonempty(in->profile)) {
 		p = in->profile;
 		c->profile_from = "--profile";
@@ -158,7 +174,7 @@ static int ctx_load(const struct creds_inputs *in, struct ctx *c,
 	if (creds_ini_load(&c->config, cfg, err) < 0 ||
 	    creds_ini_load(&c->creds, crd, err) < 0)
 		goto out;
-	if (c->profile_from && !profile_exists(c)) {
+	if (c->profile_from && !creds_profile_exists(c, c->profile)) {
 		err_set(err, GPUCTL_ERR_CONFIG,
 			"the config profile (%.100s) could not be found",
 			c->profile);
@@ -217,14 +233,13 @@ static int valid_endpoint(const char *u)
 }
 
 /* The endpoint_url under <service> in the profile's [services NAME]. */
-static char *services_endpoint(const struct ctx *c, const char *svc)
+static char *services_endpoint(const struct creds_ctx *c, const char *svc)
 {
-	const struct creds_ini *from;
 	const char *name, *block = NULL;
 	char *ret = NULL;
 	size_t i;
 
-	name = profile_get(c, "services", &from);
+	name = creds_profile_get(c, c->profile, "services", NULL);
 	if (!nonempty(name))
 		return NULL;
 	for (i = 0; i < c->config.nr; i++) {
@@ -246,13 +261,14 @@ static char *services_endpoint(const struct ctx *c, const char *svc)
 	return ret;
 }
 
-static int resolve_endpoint(const struct creds_inputs *in, const struct ctx *c,
-			    struct creds_config *out, struct gpuctl_err *err)
+/* The endpoint; flag is --endpoint-url (EC2's only) or NULL. */
+static int endpoint_of(const struct creds_ctx *c, const char *senv,
+		       const char *flag, const char *fallback, char **url,
+		       char **source, struct gpuctl_err *err)
 {
-	const char *senv = nonempty(in->service_env) ? in->service_env : "EC2";
-	const struct creds_ini *from, *pfrom = NULL;
+	const struct creds_ini *pfrom = NULL;
 	const char *ign, *e_svc = NULL, *e_all = NULL, *p_all = NULL;
-	char *var, *svc, *sect = NULL, *src = NULL, *url = NULL;
+	char *var, *svc, *sect = NULL, *src = NULL, *u = NULL;
 	int ignore, rc = -1;
 	size_t i;
 
@@ -261,56 +277,91 @@ static int resolve_endpoint(const struct creds_inputs *in, const struct ctx *c,
 	for (i = 0; svc[i]; i++)
 		svc[i] = svc[i] >= 'A' && svc[i] <= 'Z' ? (char)(svc[i] + 32)
 							: svc[i];
-	ign = env_get(in->envp, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+	ign = creds_env(c, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
 	if (!ign)
-		ign = profile_get(c, "ignore_configured_endpoint_urls", &from);
-	ignore = ign && !strcasecmp(ign, "true");
+		ign = creds_profile_get(
+		    c, c->profile, "ignore_configured_endpoint_urls", NULL);
+	ignore = creds_is_true(ign);
 
 	if (!ignore) {
-		e_svc = env_get(in->envp, var);
+		e_svc = creds_env(c, var);
 		sect = services_endpoint(c, svc);
-		e_all = env_get(in->envp, "AWS_ENDPOINT_URL");
-		p_all = profile_get(c, "endpoint_url", &pfrom);
+		e_all = creds_env(c, "AWS_ENDPOINT_URL");
+		p_all =
+		    creds_profile_get(c, c->profile, "endpoint_url", &pfrom);
 	}
-	if (nonempty(in->endpoint_url)) {
-		url = xstrdup(in->endpoint_url);
+	if (nonempty(flag)) {
+		u = xstrdup(flag);
 		src = xstrdup("--endpoint-url");
 	} else if (e_svc) {
-		url = xstrdup(e_svc);
+		u = xstrdup(e_svc);
 		src = xstrdup(var);
 	} else if (sect) {
-		url = xstrdup(sect);
+		u = xstrdup(sect);
 		src = xasprintf("the services section of profile %.100s in %s",
 				c->profile, c->config.path);
 	} else if (e_all) {
-		url = xstrdup(e_all);
+		u = xstrdup(e_all);
 		src = xstrdup("AWS_ENDPOINT_URL");
 	} else if (nonempty(p_all)) {
-		url = xstrdup(p_all);
+		u = xstrdup(p_all);
 		src =
 		    xasprintf("profile %.100s in %s", c->profile, pfrom->path);
 	} else {
-		url =
-		    xasprintf("https://%s.%s.amazonaws.com%s", svc, out->region,
-			      starts_with(out->region, "cn-") ? ".cn" : "");
+		u = xstrdup(fallback);
 		src = xstrdup("default");
 	}
-	if (!valid_endpoint(url)) {
+	if (!valid_endpoint(u)) {
 		err_set(err, GPUCTL_ERR_CONFIG,
 			"bad endpoint URL \"%.200s\" from %s: want "
 			"http://HOST[:PORT][/PATH] or https://…",
-			url, src);
+			u, src);
 		goto out;
 	}
-	set_str(&out->endpoint_url, url);
-	set_str(&out->endpoint_source, src);
+	*url = u;
+	*source = src;
+	u = src = NULL;
 	rc = 0;
 out:
 	free(var);
 	free(svc);
 	free(sect);
 	free(src);
-	free(url);
+	free(u);
+	return rc;
+}
+
+int creds_service_endpoint(const struct creds_ctx *c, const char *service_env,
+			   const char *fallback, char **url, char **source,
+			   struct gpuctl_err *err)
+{
+	return endpoint_of(c, service_env, NULL, fallback, url, source, err);
+}
+
+static int resolve_endpoint(const struct creds_inputs *in,
+			    const struct creds_ctx *c, struct creds_config *out,
+			    struct gpuctl_err *err)
+{
+	const char *senv = nonempty(in->service_env) ? in->service_env : "EC2";
+	char *svc, *fallback, *url = NULL, *src = NULL;
+	size_t i;
+	int rc;
+
+	svc = xstrdup(senv);
+	for (i = 0; svc[i]; i++)
+		svc[i] = svc[i] >= 'A' && svc[i] <= 'Z' ? (char)(svc[i] + 32)
+							: svc[i];
+	fallback = xasprintf("https://%s.%s.amazonaws.com%s", svc, out->region,
+			     starts_with(out->region, "cn-") ? ".cn" : "");
+	rc = endpoint_of(c, senv, in->endpoint_url, fallback, &url, &src, err);
+	if (!rc) {
+		free(out->endpoint_url);
+		free(out->endpoint_source);
+		out->endpoint_url = url;
+		out->endpoint_source = src;
+	}
+	free(svc);
+	free(fallback);
 	return rc;
 }
 
@@ -318,10 +369,10 @@ int creds_resolve_region(const struct creds_inputs *in,
 			 struct creds_config *out, struct gpuctl_err *err)
 {
 	static const char *const vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION"};
-	struct ctx c = CTX_INIT;
+	struct creds_ctx c = {0};
 	const struct creds_ini *from = NULL;
 	const char *r = NULL, *v;
-	char *src = NULL;
+	char *src = NULL, *imds = NULL;
 	int rc = -1;
 	size_t i;
 
@@ -338,12 +389,19 @@ int creds_resolve_region(const struct creds_inputs *in,
 			src = xstrdup(vars[i]);
 	}
 	if (!r) {
-		v = profile_get(&c, "region", &from);
+		v = creds_profile_get(&c, c.profile, "region", &from);
 		if (nonempty(v)) {
 			r = v;
 			src = xasprintf("profile %s in %s", c.profile,
 					from->path);
 		}
+	}
+	if (!r) {
+		int found = creds_imds_region(&c, &imds, &src, err);
+
+		if (found < 0)
+			goto out;
+		r = imds;
 	}
 	if (!r) {
 		err_set(err, GPUCTL_ERR_CONFIG,
@@ -369,11 +427,12 @@ int creds_resolve_region(const struct creds_inputs *in,
 		goto out;
 	v = env_get(in->envp, "AWS_CA_BUNDLE");
 	if (!v)
-		v = profile_get(&c, "ca_bundle", &from);
+		v = creds_profile_get(&c, c.profile, "ca_bundle", &from);
 	set_str(&out->ca_bundle, nonempty(v) ? v : NULL);
 	rc = 0;
 out:
 	free(src);
+	free(imds);
 	ctx_release(&c);
 	return rc;
 }
@@ -389,43 +448,114 @@ static void clear_keys(struct creds_config *out)
 	out->session_token = NULL;
 	out->creds_source = NULL;
 	out->expiration = 0;
+	out->refresh_at = 0;
 	out->creds_world_readable = 0;
 }
 
-static int from_env(const struct creds_inputs *in, long long now,
-		    struct creds_config *out, struct gpuctl_err *err)
+void creds_set_keys(const struct creds_ctx *c, struct creds_config *out,
+		    const char *ak, const char *sk, const char *token,
+		    long long expiration, const char *source)
+{
+	long long life = expiration - c->now, margin;
+
+	clear_keys(out);
+	out->access_key_id = xstrdup(ak);
+	out->secret_access_key = xstrdup(sk);
+	out->session_token = nonempty(token) ? xstrdup(token) : NULL;
+	log_add_secret(sk);
+	log_add_secret(token);
+	out->expiration = expiration;
+	margin = life / REFRESH_SHARE < REFRESH_MARGIN ? life / REFRESH_SHARE
+						       : REFRESH_MARGIN;
+	out->refresh_at = expiration ? expiration - margin : 0;
+	out->creds_source = xstrdup(source);
+}
+
+/* Printable ASCII, no blanks: what a secret key or a token is. */
+static int printable(const char *s, size_t min, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < min || n > max)
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int access_key_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 16 || n > 128)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+int creds_take_keys(const struct creds_ctx *c, const char *what, const char *ak,
+		    const char *sk, const char *token, const char *expiration,
+		    struct creds_config *out, const char *source,
+		    struct gpuctl_err *err)
+{
+	long long when = 0;
+
+	if (!access_key_ok(ak) || !printable(sk, 1, 1024) ||
+	    !printable(token, 1, 16384))
+		return err_set(err, GPUCTL_ERR_PARSE,
+			       "%s answered credentials that are malformed or "
+			       "missing (access key, secret key and session "
+			       "token)",
+			       what);
+	if (!expiration || creds_parse_time(expiration, &when) < 0)
+		return err_set(err, GPUCTL_ERR_PARSE,
+			       "%s answered credentials without a readable "
+			       "expiration",
+			       what);
+	if (when <= c->now)
+		return err_set(err, GPUCTL_ERR_CONFIG,
+			       "%s answered credentials that expired at %.40s "
+			       "(is this machine's clock right?)",
+			       what, expiration);
+	creds_set_keys(c, out, ak, sk, token, when, source);
+	return 0;
+}
+
+int creds_from_env(const struct creds_ctx *c, struct creds_config *out,
+		   struct gpuctl_err *err)
 {
 	const char *ak, *sk, *tok, *exp;
 	long long when = 0;
 
-	ak = env_get(in->envp, "AWS_ACCESS_KEY_ID");
+	ak = creds_env(c, "AWS_ACCESS_KEY_ID");
 	if (!ak)
 		return 0;
-	sk = env_get(in->envp, "AWS_SECRET_ACCESS_KEY");
+	sk = creds_env(c, "AWS_SECRET_ACCESS_KEY");
 	if (!sk)
 		return err_set(err, GPUCTL_ERR_CONFIG,
 			       "partial credentials in the environment: "
 			       "AWS_ACCESS_KEY_ID is set but "
 			       "AWS_SECRET_ACCESS_KEY is not");
 	/* botocore's order: the older name first */
-	tok = env_get(in->envp, "AWS_SECURITY_TOKEN");
+	tok = creds_env(c, "AWS_SECURITY_TOKEN");
 	if (!tok)
-		tok = env_get(in->envp, "AWS_SESSION_TOKEN");
-	exp = env_get(in->envp, "AWS_CREDENTIAL_EXPIRATION");
+		tok = creds_env(c, "AWS_SESSION_TOKEN");
+	exp = creds_env(c, "AWS_CREDENTIAL_EXPIRATION");
 	if (exp && creds_parse_time(exp, &when) < 0)
 		return err_set(err, GPUCTL_ERR_CONFIG,
 			       "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 "
 			       "time such as 2026-11-26T12:00:00Z");
-	if (exp && when <= now)
+	if (exp && when <= c->now)
 		return err_set(err, GPUCTL_ERR_CONFIG,
 			       "the credentials in the environment expired at "
 			       "%.40s (AWS_CREDENTIAL_EXPIRATION)",
 			       exp);
-	out->access_key_id = xstrdup(ak);
-	out->secret_access_key = xstrdup(sk);
-	out->session_token = tok ? xstrdup(tok) : NULL;
-	out->expiration = when;
-	out->creds_source = xstrdup("environment");
+	creds_set_keys(c, out, ak, sk, tok, when, "environment");
+	/* the environment cannot change under us: nothing to refresh */
+	out->refresh_at = 0;
 	return 1;
 }
 
@@ -433,12 +563,14 @@ static int from_env(const struct creds_inputs *in, long long now,
  * Static keys from a file: ak (non-empty) found means sk must be there.
  * Returns 1 when found, 0 when not, -1 on partial keys.
  */
-static int from_values(const char *what, const char *path, const char *profile,
-		       const char *ak, const char *sk, const char *tok1,
-		       const char *tok2, unsigned mode,
-		       struct creds_config *out, struct gpuctl_err *err)
+static int from_values(const struct creds_ctx *c, const char *what,
+		       const char *path, const char *profile, const char *ak,
+		       const char *sk, const char *tok1, const char *tok2,
+		       unsigned mode, struct creds_config *out,
+		       struct gpuctl_err *err)
 {
 	const char *tok = tok1 ? tok1 : tok2;
+	char *src;
 
 	if (!nonempty(ak))
 		return 0;
@@ -448,88 +580,164 @@ static int from_values(const char *what, const char *path, const char *profile,
 			       "%s: aws_access_key_id is set but "
 			       "aws_secret_access_key is not",
 			       profile, path);
-	out->access_key_id = xstrdup(ak);
-	out->secret_access_key = xstrdup(sk);
-	out->session_token = nonempty(tok) ? xstrdup(tok) : NULL;
-	out->creds_source = xasprintf("%s %s", what, path);
+	src = xasprintf("%s %s", what, path);
+	creds_set_keys(c, out, ak, sk, tok, 0, src);
+	free(src);
 	out->creds_world_readable = (mode & 077) != 0;
 	return 1;
 }
 
-int creds_resolve_credentials(const struct creds_inputs *in,
-			      struct creds_config *out, struct gpuctl_err *err)
+int creds_profile_chain(const struct creds_ctx *c, const char *profile,
+			int env_ok, struct creds_config *out,
+			struct gpuctl_err *err)
 {
-	struct ctx c = CTX_INIT;
 	const struct creds_ini_section *s;
-	const struct creds_ini *from;
 	const char *cp;
-	long long now = in->now ? in->now : (long long)time(NULL);
-	int r, rc = -1;
+	int r;
 
-	clear_keys(out);
-	if (ctx_load(in, &c, err) < 0)
-		goto out;
-	set_str(&out->profile, c.profile);
-
-	if (!nonempty(in->profile)) {
-		r = from_env(in, now, out, err);
-		if (r)
-			goto done;
-	}
-
-	s = creds_ini_section(&c.creds, c.profile);
-	r = from_values("shared credentials file", c.creds.path, c.profile,
-			creds_ini_get(&c.creds, s, "aws_access_key_id"),
-			creds_ini_get(&c.creds, s, "aws_secret_access_key"),
-			creds_ini_get(&c.creds, s, "aws_security_token"),
-			creds_ini_get(&c.creds, s, "aws_session_token"),
-			c.creds.mode, out, err);
+	r = creds_web_identity(c, profile, env_ok, out, err);
+	if (!r)
+		r = creds_sso(c, profile, out, err);
 	if (r)
-		goto done;
-
-	cp = profile_get(&c, "credential_process", &from);
+		return r;
+	s = creds_ini_section(&c->creds, profile);
+	r = from_values(c, "shared credentials file", c->creds.path, profile,
+			creds_ini_get(&c->creds, s, "aws_access_key_id"),
+			creds_ini_get(&c->creds, s, "aws_secret_access_key"),
+			creds_ini_get(&c->creds, s, "aws_security_token"),
+			creds_ini_get(&c->creds, s, "aws_session_token"),
+			c->creds.mode, out, err);
+	if (r)
+		return r;
+	cp = creds_profile_get(c, profile, "credential_process", NULL);
 	if (nonempty(cp)) {
-		if (creds_process_fetch(c.profile, cp, in->envp, now, out,
-					err) < 0)
-			goto out;
-		out->creds_source = xstrdup("credential_process");
-		r = 1;
-		goto done;
+		struct creds_config got = CREDS_CONFIG_INIT;
+
+		if (creds_process_fetch(profile, cp, c->in->envp, c->now, &got,
+					err) < 0) {
+			creds_config_release(&got);
+			return -1;
+		}
+		creds_set_keys(c, out, got.access_key_id, got.secret_access_key,
+			       got.session_token, got.expiration,
+			       "credential_process");
+		creds_config_release(&got);
+		return 1;
 	}
+	return from_values(c, "config file", c->config.path, profile,
+			   config_get(c, profile, "aws_access_key_id"),
+			   config_get(c, profile, "aws_secret_access_key"),
+			   config_get(c, profile, "aws_security_token"),
+			   config_get(c, profile, "aws_session_token"),
+			   c->config.mode, out, err);
+}
 
-	r = from_values("config file", c.config.path, c.profile,
-			config_get(&c, "aws_access_key_id"),
-			config_get(&c, "aws_secret_access_key"),
-			config_get(&c, "aws_security_token"),
-			config_get(&c, "aws_session_token"), c.config.mode, out,
-			err);
+/* The whole chain for the top profile (see creds.h). */
+static int chain(const struct creds_ctx *c, struct creds_config *out,
+		 struct gpuctl_err *err)
+{
+	int env_ok = !nonempty(c->in->profile), r = 0;
+
+	if (env_ok)
+		r = creds_from_env(c, out, err);
+	if (!r)
+		r = creds_assume_role(c, c->profile, out, err);
+	if (!r)
+		r = creds_profile_chain(c, c->profile, env_ok, out, err);
+	if (!r)
+		r = creds_container(c, out, err);
+	if (!r)
+		r = creds_imds(c, out, err);
 	if (r)
-		goto done;
-
+		return r < 0 ? -1 : 0;
 	err_set(err, GPUCTL_ERR_CONFIG,
 		"no credentials found for profile \"%.100s\": looked at %s, "
 		"the shared credentials file %s (AWS_SHARED_CREDENTIALS_FILE), "
-		"the config file %s (AWS_CONFIG_FILE) and the profile's "
-		"credential_process",
-		c.profile,
-		nonempty(in->profile)
+		"the config file %s (AWS_CONFIG_FILE: role_arn, "
+		"web_identity_token_file, sso_session, credential_process, "
+		"keys), the container credentials endpoint and the instance "
+		"metadata service",
+		c->profile,
+		nonempty(c->in->profile)
 		    ? "the environment (skipped: --profile was given)"
 		    : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-		path_or(&c.creds, "~/.aws/credentials"),
-		path_or(&c.config, "~/.aws/config"));
-	err_hint(err, "run \"aws configure\", set AWS_ACCESS_KEY_ID and "
-		      "AWS_SECRET_ACCESS_KEY, or add credential_process to "
-		      "the profile");
-	goto out;
-done:
-	if (r < 0)
+		path_or(&c->creds, "~/.aws/credentials"),
+		path_or(&c->config, "~/.aws/config"));
+	err_hint(err, "run \"aws configure\" or \"aws sso login\", set "
+		      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add "
+		      "role_arn or credential_process to the profile");
+	return -1;
+}
+
+/* One resolution into out; region and ca_bundle are borrowed. */
+static int resolve(const struct creds_inputs *in, struct creds_config *out,
+		   const char *region, const char *ca_bundle, int refreshing,
+		   int force, struct gpuctl_err *err)
+{
+	struct creds_ctx c = {0};
+	int rc = -1;
+
+	clear_keys(out);
+	c.refreshing = refreshing;
+	c.force = force;
+	if (ctx_load(in, &c, err) < 0)
 		goto out;
-	rc = 0;
+	c.region = region;
+	c.ca_bundle = ca_bundle;
+	set_str(&out->profile, c.profile);
+	rc = chain(&c, out, err);
 out:
 	if (rc < 0)
 		clear_keys(out);
 	ctx_release(&c);
 	return rc;
+}
+
+int creds_resolve_credentials(const struct creds_inputs *in,
+			      struct creds_config *out, struct gpuctl_err *err)
+{
+	return resolve(in, out, out->region, out->ca_bundle, 0, 0, err);
+}
+
+int creds_refresh(const struct creds_inputs *in, struct creds_config *c,
+		  int force, struct gpuctl_err *err)
+{
+	struct creds_config fresh = CREDS_CONFIG_INIT;
+	struct gpuctl_err e = GPUCTL_ERR_INIT;
+	long long now = in->now ? in->now : (long long)time(NULL);
+	char when[21];
+
+	if (!c->refresh_at || (!force && now < c->refresh_at))
+		return 0;
+	if (resolve(in, &fresh, c->region, c->ca_bundle, 1, force, &e) < 0) {
+		creds_config_release(&fresh);
+		if (!force && now < c->expiration) {
+			creds_format_time(c->expiration, when);
+			log_warn("could not refresh the credentials (%s); the "
+				 "ones held last until %s",
+				 e.message, when);
+			err_clear(&e);
+			/* try again in a while, not on every request */
+			c->refresh_at =
+			    now + 30 < c->expiration ? now + 30 : c->expiration;
+			return 0;
+		}
+		*err = e;
+		err_prefix(err, "refreshing the temporary credentials");
+		return -1;
+	}
+	clear_keys(c);
+	c->access_key_id = fresh.access_key_id;
+	c->secret_access_key = fresh.secret_access_key;
+	c->session_token = fresh.session_token;
+	c->expiration = fresh.expiration;
+	c->refresh_at = fresh.refresh_at;
+	c->creds_source = fresh.creds_source;
+	c->creds_world_readable = fresh.creds_world_readable;
+	fresh.access_key_id = fresh.secret_access_key = NULL;
+	fresh.session_token = fresh.creds_source = NULL;
+	creds_config_release(&fresh);
+	return 1;
 }
 
 void creds_config_release(struct creds_config *c)
@@ -542,4 +750,15 @@ void creds_config_release(struct creds_config *c)
 	free(c->endpoint_source);
 	free(c->ca_bundle);
 	memset(c, 0, sizeof(*c));
+}
+
+void creds_sts_result_release(struct creds_sts_result *r)
+{
+	free(r->access_key_id);
+	secure_free_str(r->secret_access_key);
+	secure_free_str(r->session_token);
+	free(r->expiration);
+	free(r->assumed_role_id);
+	free(r->arn);
+	memset(r, 0, sizeof(*r));
 }

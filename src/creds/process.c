@@ -192,6 +192,16 @@ int creds_parse_time(const char *s, long long *out)
 	return 0;
 }
 
+void creds_format_time(long long t, char out[21])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		memcpy(out, "1970-01-01T00:00:00Z", 21);
+}
+
 /* Runs argv with envp; stdout (at most PROCESS_MAX_OUTPUT) into out. */
 static int run_capture(const char *profile, char **argv, char *const *envp,
 		       struct buf *out, struct gpuctl_err *err)

@@ -1,6 +1,8 @@
 /*
  * The EC2 Query protocol: form-encoded POST requests signed with SigV4,
- * answered with XML.  Errors are read into struct gpuctl_err.
+ * answered with XML.  Errors are read into struct gpuctl_err.  The same
+ * client speaks other Query APIs (STS) and takes temporary keys afresh
+ * from its refresh callback.
  */
 #include "gpuctl/ec2.h"
 
@@ -27,6 +29,11 @@ struct ec2_client {
 	char *access_key_id;
 	char *secret_access_key;
 	char *session_token;
+	char *service;
+	char *api_version;
+	int (*refresh)(void *arg, int force, struct ec2_credentials *out,
+		       struct gpuctl_err *err);
+	void *refresh_arg;
 };
 
 /* One call in flight: what prepare() signs on every attempt. */
@@ -38,6 +45,8 @@ struct call {
 	struct sigv4_result sig;
 	int have_sig;
 	struct http_header headers[5];
+	int expired; /* the keys were refused as expired: force a refresh */
+	int forced;  /* that happened once in this call */
 };
 
 void ec2_form_add(struct buf *b, const char *key, const char *value)
@@ -47,6 +56,19 @@ void ec2_form_add(struct buf *b, const char *key, const char *value)
 	sigv4_uri_encode(b, key, strlen(key), 1);
 	buf_addch(b, '=');
 	sigv4_uri_encode(b, value, strlen(value), 1);
+}
+
+/* Replaces the keys the client signs with. */
+static void set_keys(struct ec2_client *c, const struct ec2_credentials *k)
+{
+	free(c->access_key_id);
+	secure_free_str(c->secret_access_key);
+	secure_free_str(c->session_token);
+	c->access_key_id = xstrdup(k->access_key_id);
+	c->secret_access_key = xstrdup(k->secret_access_key);
+	c->session_token = k->session_token ? xstrdup(k->session_token) : NULL;
+	log_add_secret(c->secret_access_key);
+	log_add_secret(c->session_token);
 }
 
 struct ec2_client *ec2_client_new(const struct ec2_client_options *opts,
@@ -66,12 +88,18 @@ struct ec2_client *ec2_client_new(const struct ec2_client_options *opts,
 	c->signer = sigv4_signer_new();
 	c->endpoint = xstrdup(opts->endpoint_url);
 	c->region = xstrdup(opts->region);
-	c->access_key_id = xstrdup(opts->access_key_id);
-	c->secret_access_key = xstrdup(opts->secret_access_key);
-	c->session_token =
-	    opts->session_token ? xstrdup(opts->session_token) : NULL;
-	log_add_secret(c->secret_access_key);
-	log_add_secret(c->session_token);
+	c->service = xstrdup(opts->service ? opts->service : "ec2");
+	c->api_version =
+	    xstrdup(opts->api_version ? opts->api_version : EC2_API_VERSION);
+	c->refresh = opts->refresh;
+	c->refresh_arg = opts->refresh_arg;
+	if (opts->access_key_id) {
+		struct ec2_credentials k = {opts->access_key_id,
+					    opts->secret_access_key,
+					    opts->session_token};
+
+		set_keys(c, &k);
+	}
 	return c;
 fail:
 	ec2_client_free(c);
@@ -91,6 +119,8 @@ void ec2_client_free(struct ec2_client *c)
 	free(c->access_key_id);
 	secure_free_str(c->secret_access_key);
 	secure_free_str(c->session_token);
+	free(c->service);
+	free(c->api_version);
 	free(c);
 }
 
@@ -104,12 +134,27 @@ static int prepare(void *ctx, long long now, struct http_request *req,
 	    {"Content-Type",
 	     "application/x-www-form-urlencoded; charset=utf-8"},
 	};
-	struct sigv4_creds creds = {c->access_key_id, c->secret_access_key,
-				    c->session_token};
+	struct sigv4_creds creds;
 	struct sigv4_request sreq = {0};
 	struct sigv4_params p = {0};
+	struct ec2_credentials k = {0};
 	size_t i, n = 0;
+	int r;
 
+	if (c->refresh) {
+		r = c->refresh(c->refresh_arg, call->expired, &k, err);
+		if (r < 0)
+			return -1;
+		call->forced |= call->expired;
+		call->expired = 0;
+		if (r > 0)
+			set_keys(c, &k);
+	}
+	creds = (struct sigv4_creds){c->access_key_id, c->secret_access_key,
+				     c->session_token};
+	call->headers[n++] = (struct http_header){hs[1].name, hs[1].value};
+	if (!c->access_key_id) /* unsigned, as AssumeRoleWithWebIdentity */
+		goto send;
 	sreq.method = "POST";
 	sreq.path = c->path;
 	sreq.headers = hs;
@@ -118,7 +163,7 @@ static int prepare(void *ctx, long long now, struct http_request *req,
 	sreq.payload_len = call->body.len;
 	sreq.payload_hash = call->payload_hash;
 	p.region = c->region;
-	p.service = "ec2";
+	p.service = c->service;
 	p.time = now;
 	p.normalize_path = 1;
 	if (call->have_sig)
@@ -135,13 +180,13 @@ static int prepare(void *ctx, long long now, struct http_request *req,
 			 "string to sign: ", call->sig.string_to_sign,
 			 strlen(call->sig.string_to_sign));
 	}
-	call->headers[n++] = (struct http_header){hs[1].name, hs[1].value};
 	for (i = 0; i < call->sig.nadd_headers && n < 4; i++)
 		call->headers[n++] =
 		    (struct http_header){call->sig.add_headers[i].name,
 					 call->sig.add_headers[i].value};
 	call->headers[n++] =
 	    (struct http_header){"Authorization", call->sig.authorization};
+send:
 	log_debug("%s %s (Action=%s)", "POST", c->endpoint, call->action);
 	req->method = "POST";
 	req->url = c->endpoint;
@@ -161,17 +206,26 @@ static const char *const retry_codes[] = {
 
 static enum http_verdict classify(void *ctx, const struct http_response *r)
 {
+	struct call *call = ctx;
 	struct gpuctl_err e = GPUCTL_ERR_INIT;
 	enum http_verdict v = HTTP_DONE;
 	size_t i;
 
-	(void)ctx;
 	if (r->status >= 200 && r->status < 300)
 		return HTTP_DONE;
 	if (!ec2_parse_error(r->body.data, r->body.len, r->status, &e) &&
 	    e.code) {
-		if (!strcmp(e.code, "RequestTimeTooSkewed") ||
-		    !strcmp(e.code, "RequestExpired"))
+		/* temporary keys past their end: fetch new ones, once */
+		if (call->c->refresh && !call->forced &&
+		    (!strcmp(e.code, "ExpiredToken") ||
+		     !strcmp(e.code, "ExpiredTokenException") ||
+		     !strcmp(e.code, "RequestExpired"))) {
+			call->expired = 1;
+			v = HTTP_RETRY;
+		}
+		if (!call->expired &&
+		    (!strcmp(e.code, "RequestTimeTooSkewed") ||
+		     !strcmp(e.code, "RequestExpired")))
 			v = HTTP_CLOCK_SKEW;
 		for (i = 0; i < sizeof(retry_codes) / sizeof(*retry_codes); i++)
 			if (!strcmp(e.code, retry_codes[i]))
@@ -276,7 +330,7 @@ static int call_once(struct ec2_client *c, const char *action,
 	call.action = action;
 	buf_init(&call.body);
 	ec2_form_add(&call.body, "Action", action);
-	ec2_form_add(&call.body, "Version", EC2_API_VERSION);
+	ec2_form_add(&call.body, "Version", c->api_version);
 	for (i = 0; i < nparams; i++)
 		ec2_form_add(&call.body, params[i].key, params[i].value);
 	if (!EVP_Digest(call.body.data, call.body.len, md, &mdlen, EVP_sha256(),

@@ -140,14 +140,22 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	return len;
 }
 
-/* --debug: curl's trace goes through the logger's redaction. */
+/*
+ * --debug: curl's trace goes through the logger's redaction.  A body the
+ * caller marked secret (keys, credentials) is not shown at all: its
+ * secrets are not known before it is read.
+ */
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		    void *ud)
 {
+	struct http_client *c = ud;
 	const char *prefix;
 
 	(void)h;
-	(void)ud;
+	if (type == CURLINFO_DATA_IN && c->resp && c->resp->secret) {
+		log_debug("<< [%zu bytes not shown: they hold secrets]", size);
+		return 0;
+	}
 	switch (type) {
 	case CURLINFO_TEXT:
 		prefix = "* ";
@@ -257,6 +265,7 @@ static int setup_handle(struct http_client *c, const struct http_request *req,
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	if (log_enabled(LOG_DEBUG)) {
 		SET(CURLOPT_DEBUGFUNCTION, on_debug);
+		SET(CURLOPT_DEBUGDATA, c);
 		SET(CURLOPT_VERBOSE, 1L);
 	}
 	if (!strcmp(req->method, "POST")) {

@@ -12,11 +12,12 @@
 
 #include "gpuctl/util.h"
 
-#define MAX_SECRETS 8
-#define REDACTED    "[REDACTED]"
+#define REDACTED "[REDACTED]"
 
 static enum log_level current_level = LOG_WARN;
-static char *secrets[MAX_SECRETS];
+/* every secret registered, however many temporary keys a run goes through */
+static char **secrets;
+static size_t nsecrets, asecrets;
 
 void log_set_level(enum log_level level)
 {
@@ -39,14 +40,14 @@ static void add_one_secret(const char *s)
 
 	if (strlen(s) < 4)
 		return;
-	for (i = 0; i < MAX_SECRETS; i++) {
-		if (secrets[i] && !strcmp(secrets[i], s))
+	for (i = 0; i < nsecrets; i++)
+		if (!strcmp(secrets[i], s))
 			return;
-		if (!secrets[i]) {
-			secrets[i] = xstrdup(s);
-			return;
-		}
+	if (nsecrets == asecrets) {
+		asecrets = asecrets ? 2 * asecrets : 16;
+		secrets = xrealloc(secrets, asecrets * sizeof(*secrets));
 	}
+	secrets[nsecrets++] = xstrdup(s);
 }
 
 void log_add_secret(const char *secret)
@@ -75,10 +76,11 @@ void log_forget_secrets(void)
 {
 	size_t i;
 
-	for (i = 0; i < MAX_SECRETS; i++) {
+	for (i = 0; i < nsecrets; i++)
 		secure_free_str(secrets[i]);
-		secrets[i] = NULL;
-	}
+	free(secrets);
+	secrets = NULL;
+	nsecrets = asecrets = 0;
 }
 
 /*
@@ -172,8 +174,8 @@ char *log_redact(const char *text, size_t len)
 		if (matched)
 			continue;
 
-		for (k = 0; k < MAX_SECRETS && !matched; k++) {
-			size_t n = secrets[k] ? strlen(secrets[k]) : 0;
+		for (k = 0; k < nsecrets && !matched; k++) {
+			size_t n = strlen(secrets[k]);
 
 			if (n && n <= len - i &&
 			    !memcmp(text + i, secrets[k], n)) {

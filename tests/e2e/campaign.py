@@ -8,6 +8,12 @@ checked: exactly one instance, tagged and listed; exactly one key pair and
 one gpuctl-ssh group; exactly one completed snapshot; the copied data
 identical; keys, known_hosts and state files whole and 0600.
 
+One workflow (the first seed) runs under an assumed role (a profile with
+role_arn and source_profile, issue 16) whose sessions last 3 s while its
+snapshots take 4 s: its credentials expire in the middle of commands.  Every
+EC2 request it makes must be signed by a session of that role, and at least
+one command must have renewed its session on the way (signed with two).
+
 run_campaign(sims, seeds, tmp) -> Figures; each simulator is used by one
 worker thread at a time, so its faults are that workflow's own.
 """
@@ -30,6 +36,8 @@ GPUCTL = gpuctl_helpers.GPUCTL
 
 REGION = "us-west-1"
 CALLER = "127.0.0.1"
+ROLE_SESSION_S = 3      # the assumed-role workflow's sessions...
+ROLE_SNAPSHOT_S = 4     # ...end while its snapshots are still pending
 COMMIT_DROP_ACTIONS = ("RunInstances", "CreateKeyPair", "CreateSecurityGroup",
                        "TerminateInstances", "CreateSnapshot")
 STEP_TIMEOUT = 150      # no gpuctl command may run longer (a hang)
@@ -80,6 +88,9 @@ class Figures:
         self.step_failures = 0
         self.problems = []
         self.sshd_restarts = 0  # the simulator's sshd died and was restarted
+        self.assumed_role = 0  # workflows run under an assumed role
+        self.renewed = 0  # commands that renewed their role session midway
+        self.creds_problems = 0
         self.wall = 0.0
 
     def add(self, **kw):
@@ -114,7 +125,8 @@ class Figures:
 
     def failures(self):
         return (self.duplicates + self.orphans + self.mismatches + self.crashes +
-                self.hangs + self.local_file_problems + self.incomplete)
+                self.hangs + self.local_file_problems + self.incomplete +
+                self.creds_problems)
 
     def report(self):
         k = self.kinds()
@@ -136,6 +148,9 @@ class Figures:
             f"  hangs:                {self.hangs}",
             f"  local file problems:  {self.local_file_problems}",
             f"  incomplete workflows: {self.incomplete}",
+            f"  under an assumed role: {self.assumed_role} workflow(s), "
+            f"{self.renewed} command(s) renewed their session midway",
+            f"  credential problems:  {self.creds_problems}",
             f"  (simulator sshd restarts: {self.sshd_restarts})",
             f"  wall time:            {self.wall:.0f} s",
         ]
@@ -149,6 +164,8 @@ class Figures:
                 "mismatches": self.mismatches, "crashes": self.crashes,
                 "hangs": self.hangs, "local_file_problems": self.local_file_problems,
                 "incomplete": self.incomplete, "step_failures": self.step_failures,
+                "assumed_role": self.assumed_role, "renewed_midway": self.renewed,
+                "creds_problems": self.creds_problems,
                 "sshd_restarts": self.sshd_restarts,
                 "wall_s": round(self.wall, 1), "problems": self.problems}
 
@@ -158,7 +175,7 @@ class StepFailed(Exception):
 
 
 class Workflow:
-    def __init__(self, sim, seed, tmp, figs):
+    def __init__(self, sim, seed, tmp, figs, assume_role=False):
         self.sim, self.seed, self.figs = sim, seed, figs
         self.rng = random.Random(seed)
         self.dir = Path(tmp) / f"wf{seed}"
@@ -170,6 +187,22 @@ class Workflow:
         self.name = f"wf{seed}"
         self.key = f"k{seed}"
         self.log = open(self.dir / "log", "w")
+        self.assume_role = assume_role
+        self.signers = []  # per gpuctl run: the keys that signed its EC2 requests
+        if assume_role:
+            aws = home / ".aws"
+            aws.mkdir()
+            (aws / "config").write_text(
+                "[profile campaign]\nrole_arn = arn:aws:iam::123456789012:role/campaign\n"
+                "source_profile = base\n")
+            (aws / "credentials").write_text(
+                f"[base]\naws_access_key_id = {sim.env['AWS_ACCESS_KEY_ID']}\n"
+                f"aws_secret_access_key = {sim.env['AWS_SECRET_ACCESS_KEY']}\n")
+            (aws / "credentials").chmod(0o600)
+            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                self.env.pop(k)
+            self.env.update(AWS_PROFILE="campaign", AWS_CONFIG_FILE=str(aws / "config"),
+                            AWS_SHARED_CREDENTIALS_FILE=str(aws / "credentials"))
 
     # ---- running gpuctl --------------------------------------------------------------------
     def _judge(self, args, rc, err):
@@ -180,12 +213,23 @@ class Workflow:
             return True
         return False
 
+    def callers(self):
+        return len(self.sim.admin("/_sim/callers")) if self.assume_role else 0
+
+    def note_signers(self, since):
+        """The keys that signed the EC2 requests of the gpuctl run that just
+        ended (this simulator serves this workflow alone)."""
+        if self.assume_role:
+            self.signers.append([c for c in self.sim.admin("/_sim/callers")[since:]
+                                 if c["service"] == "ec2"])
+
     def run(self, *args, ok=(0,)):
         """gpuctl ARGS; re-run on failure like a user would.  Returns stdout."""
         args = [str(a) for a in args]
         last = None
         for _ in range(STEP_TRIES):
             t0 = time.time()
+            since = self.callers()
             try:
                 p = subprocess.run([GPUCTL, *args], env=self.env, capture_output=True,
                                    timeout=STEP_TIMEOUT, stdin=subprocess.DEVNULL)
@@ -193,6 +237,8 @@ class Workflow:
                 self.figs.add(hangs=1)
                 self.figs.problem(self.seed, f"hang: gpuctl {' '.join(args)}")
                 raise StepFailed("hang")
+            finally:
+                self.note_signers(since)
             out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
             self.log.write(f"$ gpuctl {' '.join(args)} -> {p.returncode} "
                            f"({time.time() - t0:.1f}s)\n{out}{err}\n")
@@ -257,6 +303,12 @@ class Workflow:
         self.sim.set_faults("")
         before_state = self.state()
         before_stats = self.sim.stats()
+        if self.assume_role:
+            self.figs.add(assumed_role=1)
+            self.first_caller = self.callers()
+            snap_delay = self.sim.admin("/_sim/config")["snapshot_delay"]
+            self.sim.admin("/_sim/identity", {"duration": ROLE_SESSION_S})
+            self.sim.admin("/_sim/config", {"snapshot_delay": ROLE_SNAPSHOT_S})
         self.sim.set_faults(spec)
         iid = None
         try:
@@ -295,6 +347,7 @@ class Workflow:
             self.wait_terminated(iid)
             self.sim.set_faults("")
             self.check(before_state, iid)
+            self.check_role()
             self.figs.add(completed=1)
         except StepFailed as e:
             self.figs.add(incomplete=1)
@@ -303,8 +356,36 @@ class Workflow:
             self.figs.add(workflows=1)
             self.log.close()
             self.sim.set_faults("")
+            if self.assume_role:
+                self.sim.admin("/_sim/identity", {"duration": None})
+                self.sim.admin("/_sim/config", {"snapshot_delay": snap_delay})
             self.figs.merge_faults(before_stats, self.sim.stats())
             self.cleanup(iid)
+
+    def check_role(self):
+        """Under the assumed role: every EC2 request signed by one of its
+        sessions, and a session renewed in the middle of a command."""
+        if not self.assume_role:
+            return
+        bad = [c for c in self.sim.admin("/_sim/callers")[self.first_caller:]
+               if c["service"] == "ec2" and
+               not c["arn"].startswith("arn:aws:sts::123456789012:assumed-role/campaign/")]
+        if bad:
+            self.figs.add(creds_problems=1)
+            self.figs.problem(self.seed, f"EC2 requests not signed by the role: {bad[:3]}")
+        renewed = sum(1 for run in self.signers if len({c["access_key"] for c in run}) > 1)
+        self.figs.add(renewed=renewed)
+        if not renewed:
+            self.figs.add(creds_problems=1)
+            self.figs.problem(self.seed, "no command renewed its role session midway")
+        cache = Path(self.env["HOME"], ".aws", "cli", "cache")
+        for f in cache.glob("*"):
+            if stat.S_IMODE(f.stat().st_mode) != 0o600 or f.suffix != ".json":
+                self.figs.add(creds_problems=1)
+                self.figs.problem(self.seed, f"AWS CLI cache file {f.name} "
+                                  f"mode {oct(f.stat().st_mode)}")
+            else:
+                json.loads(f.read_text())
 
     def after_start(self, iid, digest):
         """Files survive stop/start: retried while the sshd comes back (it may be late)."""
@@ -456,13 +537,17 @@ class Workflow:
                                env=self.env, capture_output=True, timeout=STEP_TIMEOUT)
 
 
-def run_campaign(sims, seeds, tmp):
+def run_campaign(sims, seeds, tmp, assume_role_seeds=None):
+    """assume_role_seeds: the seeds run under an assumed role (default: the
+    first)."""
     global GPUCTL
     figs = Figures()
     with open(gpuctl_helpers.GPUCTL, "rb") as f:
         if f.read(4) == b"\x7fELF":  # a private copy: a rebuild meanwhile cannot break it
             GPUCTL = shutil.copy(gpuctl_helpers.GPUCTL, Path(tmp) / "gpuctl")
     todo = list(seeds)
+    if assume_role_seeds is None:
+        assume_role_seeds = set(todo[:1])
     lock = threading.Lock()
 
     def worker(sim):
@@ -472,7 +557,7 @@ def run_campaign(sims, seeds, tmp):
                     return
                 seed = todo.pop(0)
             try:
-                Workflow(sim, seed, tmp, figs).go()
+                Workflow(sim, seed, tmp, figs, seed in assume_role_seeds).go()
             except Exception as e:  # a bug of the harness, or the simulator died
                 figs.add(incomplete=1)
                 figs.problem(seed, f"harness: {e!r}")

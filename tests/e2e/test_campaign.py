@@ -1,5 +1,6 @@
 """The seeded fault campaign (tests/e2e/campaign.py): complete workflows under
-every fault the simulator has, with interruptions; `make check` runs a short
+every fault the simulator has, with interruptions, one of them under an
+assumed role whose sessions expire midway; `make check` runs a short
 one, `make campaign N=500` a long one (GPUCTL_CAMPAIGN_N, _SEED, _WORKERS,
 and GPUCTL_CAMPAIGN_JSON to write the figures to a file)."""
 import json
@@ -24,6 +25,8 @@ def test_fault_campaign(sim_factory, tmp_path, capsys):
             json.dump(figs.as_dict(), f, indent=1)
     assert figs.workflows == N
     assert figs.failures() == 0, figs.report()
+    # one workflow ran under an assumed role whose sessions ended midway
+    assert figs.assumed_role == 1 and figs.renewed >= 1, figs.report()
     # every fault kind was injected (the long run asks for 50 of each)
     need = 1 if N < 200 else 50
     short = {k: v for k, v in figs.kinds().items() if v < need}

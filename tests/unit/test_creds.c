@@ -5,6 +5,7 @@
  * mode or contents must be made at run time (CRLF, credential_process
  * lines naming the fixture script) go into a mkdtemp() directory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,7 +21,9 @@
 
 #include "gpuctl/creds.h"
 #include "gpuctl/err.h"
+#include "gpuctl/log.h"
 #include "gpuctl/util.h"
+#include "../../src/creds/creds_int.h"
 
 #define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
 
@@ -54,6 +57,14 @@ static void env_free(struct env *e)
 static struct creds_inputs inputs(struct env *e)
 {
 	struct creds_inputs in = {0};
+	int i;
+
+	/* never the real instance metadata service from a unit test */
+	for (i = 0; i < e->n; i++)
+		if (starts_with(e->v[i], "AWS_EC2_METADATA_DISABLED="))
+			break;
+	if (i == e->n)
+		env_add(e, "AWS_EC2_METADATA_DISABLED", "true");
 
 	in.envp = e->v;
 	in.service_env = "EC2";
@@ -81,6 +92,16 @@ static char *write_tmp(const char *name, const char *text, mode_t mode)
 	return path;
 }
 
+/* Writes text to path, 0600. */
+static void write_file_at(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
 static int group_setup(void **state)
 {
 	const char *d = getenv("GPUCTL_TESTDATA");
@@ -105,15 +126,35 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* rm -r path (the homes the STS tests make). */
+static void rm_tree(const char *path)
+{
+	struct dirent *d;
+	DIR *dir = opendir(path);
+
+	while (dir && (d = readdir(dir))) {
+		char *p;
+
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		p = xasprintf("%s/%s", path, d->d_name);
+		if (unlink(p) < 0)
+			rm_tree(p);
+		free(p);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(path);
+}
+
 static int group_teardown(void **state)
 {
 	static const char *const names[] = {
-	    "config",	   "credentials", "crlf",
-	    "proc-config", "args.out",	  "loop",
-	    "ro-creds",	   "rw-creds",	  "bad1",
-	    "bad2",	   "bad3",	  "services-config",
-	    "dflt",	   "proc-creds",  "home/.aws/config",
-	    "home/.aws",   "home",
+	    "config",	 "credentials", "crlf",	    "proc-config",
+	    "args.out",	 "loop",	"ro-creds", "rw-creds",
+	    "bad1",	 "bad2",	"bad3",	    "services-config",
+	    "dflt",	 "proc-creds",	"wi-token", "home/.aws/config",
+	    "home/.aws", "home",
 	};
 	size_t i;
 
@@ -123,6 +164,14 @@ static int group_teardown(void **state)
 
 		if (unlink(p) < 0)
 			rmdir(p);
+		free(p);
+	}
+	for (i = 0; i < 4; i++) {
+		static const char *const homes[] = {"sts-home", "sts-chain",
+						    "sts-mfa", "sso-home"};
+		char *p = tmp_path(homes[i]);
+
+		rm_tree(p);
 		free(p);
 	}
 	rmdir(tmp_dir);
@@ -143,22 +192,30 @@ static void creds_ok(const struct creds_inputs *in, struct creds_config *c)
 	err_clear(&err);
 }
 
-/* Resolves credentials; asserts failure and returns the message. */
-static char *creds_fail(const struct creds_inputs *in)
+/* Resolves credentials; asserts failure of this kind, returns the message. */
+static char *creds_fail_as(const struct creds_inputs *in,
+			   enum gpuctl_err_kind kind)
 {
 	struct creds_config c = CREDS_CONFIG_INIT;
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	char *msg;
 
 	assert_int_equal(creds_resolve_credentials(in, &c, &err), -1);
-	assert_int_equal(err.kind, GPUCTL_ERR_CONFIG);
-	assert_int_equal(err_exit_status(&err), 3);
+	assert_int_equal(err.kind, kind);
+	if (kind == GPUCTL_ERR_CONFIG)
+		assert_int_equal(err_exit_status(&err), 3);
 	assert_null(c.access_key_id);
 	assert_null(c.secret_access_key);
 	msg = xstrdup(err.message);
 	err_clear(&err);
 	creds_config_release(&c);
 	return msg;
+}
+
+/* The same for a configuration error (exit 3). */
+static char *creds_fail(const struct creds_inputs *in)
+{
+	return creds_fail_as(in, GPUCTL_ERR_CONFIG);
 }
 
 static void region_ok(const struct creds_inputs *in, struct creds_config *c)
@@ -651,8 +708,10 @@ static void test_missing_credentials_message(void **state)
 		 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared "
 		 "credentials file /nonexistent-gpuctl/.aws/credentials "
 		 "(AWS_SHARED_CREDENTIALS_FILE), the config file "
-		 "/nonexistent-gpuctl/.aws/config (AWS_CONFIG_FILE) and "
-		 "the profile's credential_process");
+		 "/nonexistent-gpuctl/.aws/config (AWS_CONFIG_FILE: "
+		 "role_arn, web_identity_token_file, sso_session, "
+		 "credential_process, keys), the container credentials "
+		 "endpoint and the instance metadata service");
 	free(msg);
 	env_free(&e);
 
@@ -1151,6 +1210,447 @@ static void test_parse_time(void **state)
 	assert_int_equal(creds_parse_time("", &t), -1);
 }
 
+/* --- temporary credentials (issue 16) ----------------------------------- */
+
+/* A fake STS: records what it was asked, answers keys numbered by call. */
+struct fake_sts {
+	int calls;
+	int fail;	     /* answer an AccessDenied */
+	const char *bad_key; /* answer this access key */
+	long long life;	     /* seconds the keys last */
+	char action[64];
+	char caller[64];   /* the access key that signed, "" unsigned */
+	char params[1024]; /* "K=V;" … */
+};
+
+static int fake_sts_call(void *arg, const struct creds_sts_request *req,
+			 struct creds_sts_result *out, struct gpuctl_err *err)
+{
+	struct fake_sts *f = arg;
+	struct buf b = BUF_INIT;
+	char when[21];
+	size_t i;
+
+	f->calls++;
+	snprintf(f->action, sizeof(f->action), "%s", req->action);
+	snprintf(f->caller, sizeof(f->caller), "%s",
+		 req->access_key_id ? req->access_key_id : "");
+	for (i = 0; i < req->nparams; i++)
+		buf_addf(&b, "%s=%s;", req->params[i].key,
+			 req->params[i].value);
+	snprintf(f->params, sizeof(f->params), "%s", b.data);
+	buf_release(&b);
+	if (f->fail) {
+		err_set(err, GPUCTL_ERR_AWS, "not authorized");
+		err->code = xstrdup("AccessDenied");
+		return -1;
+	}
+	creds_format_time(NOW + (f->life ? f->life : 3600), when);
+	out->access_key_id = f->bad_key ? xstrdup(f->bad_key)
+					: xasprintf("ASIAFAKE%08d", f->calls);
+	out->secret_access_key = xasprintf("fake-secret-%d", f->calls);
+	out->session_token = xasprintf("fake/token+%d=", f->calls);
+	out->expiration = xstrdup(when);
+	out->arn = xstrdup("arn:aws:sts::123456789012:assumed-role/r/s");
+	return 0;
+}
+
+/* A home of its own under tmp_dir with this config and credentials. */
+static char *sts_home(const char *name, const char *config,
+		      const char *credentials)
+{
+	char *home = tmp_path(name), *p;
+
+	mkdir(home, 0700);
+	p = xasprintf("%s/.aws", home);
+	mkdir(p, 0700);
+	free(p);
+	p = xasprintf("%s/.aws/config", home);
+	write_file_at(p, config);
+	free(p);
+	p = xasprintf("%s/.aws/credentials", home);
+	write_file_at(p, credentials);
+	free(p);
+	return home;
+}
+
+static const char base_keys[] = "[base]\naws_access_key_id = AKIDBASE\n"
+				"aws_secret_access_key = basesecret\n";
+
+static int prompt_answer(void *arg, const char *prompt, char *answer,
+			 size_t size, struct gpuctl_err *err)
+{
+	(void)err;
+	assert_non_null(strstr(prompt, "Enter MFA code for "));
+	snprintf(answer, size, "%s", (const char *)arg);
+	return 0;
+}
+
+static void test_py_json_and_cache_keys(void **state)
+{
+	struct creds_key_arg a[5] = {
+	    {"SerialNumber", "arn:aws:iam::123456789012:mfa/a", 0},
+	    {"RoleSessionName", "s.name@x", 0},
+	    {"RoleArn", "arn:aws:iam::123456789012:role/keys", 0},
+	    {"ExternalId", "Ext-\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80\"\\/:x",
+	     0},
+	    {"DurationSeconds", NULL, 1800},
+	};
+	struct creds_key_arg ctl[1] = {{"RoleArn", "a\x01\x7f\t\n\r\b\f z", 0}};
+	struct creds_key_arg sso[3] = {{"roleName", "Admin", 0},
+				       {"accountId", "123456789012", 0},
+				       {"sessionName", "corp", 0}};
+	struct creds_key_arg dev[1] = {
+	    {"RoleArn", "arn:aws:iam::123456789012:role/dev", 0}};
+	struct buf b = BUF_INIT;
+	char *k;
+
+	(void)state;
+	/* what Python's json.dumps(args, sort_keys=True) writes */
+	creds_py_json(&b, a, 5, 0);
+	assert_string_equal(
+	    b.data, "{\"DurationSeconds\": 1800, \"ExternalId\": "
+		    "\"Ext-\\u00fc\\u20ac\\ud83d\\ude00\\\"\\\\/:x\", "
+		    "\"RoleArn\": \"arn:aws:iam::123456789012:role/keys\", "
+		    "\"RoleSessionName\": \"s.name@x\", \"SerialNumber\": "
+		    "\"arn:aws:iam::123456789012:mfa/a\"}");
+	buf_reset(&b);
+	creds_py_json(&b, ctl, 1, 0);
+	assert_string_equal(b.data, "{\"RoleArn\": "
+				    "\"a\\u0001\\u007f\\t\\n\\r\\b\\f z\"}");
+	buf_release(&b);
+	/* and the SHA-1s botocore names the files with */
+	k = creds_cache_key(a, 5, 0);
+	assert_string_equal(k, "2aa7168e879a2e2b694a578f95ac5daaf87b99e5");
+	free(k);
+	k = creds_cache_key(dev, 1, 0);
+	assert_string_equal(k, "af854889538ac1a069a8274d5ee4dc500f8b1f91");
+	free(k);
+	k = creds_cache_key(ctl, 1, 0);
+	assert_string_equal(k, "4a337adc847511efed147c8feeb7e2fa4dc85b3d");
+	free(k);
+	k = creds_cache_key(sso, 3, 1);
+	assert_string_equal(k, "8457bc68cf9d4aa8d629a61563948e8bd3159d49");
+	free(k);
+	k = creds_sha1_hex("corp");
+	assert_string_equal(k, "ee0bfd2552fbd840c02cc48b6e823320543c450f");
+	free(k);
+}
+
+static void test_assume_role_and_cache(void **state)
+{
+	struct fake_sts f = {0};
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	struct stat st;
+	char *home, *cache, *msg;
+
+	(void)state;
+	home = sts_home("sts-home",
+			"[profile dev]\n"
+			"role_arn = arn:aws:iam::123456789012:role/dev\n"
+			"source_profile = base\nduration_seconds = 0900\n",
+			base_keys);
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_PROFILE", "dev");
+	in = inputs(&e);
+	in.sts.call = fake_sts_call;
+	in.sts.arg = &f;
+	c.region = xstrdup("eu-west-3");
+	creds_ok(&in, &c);
+	assert_int_equal(f.calls, 1);
+	assert_string_equal(f.action, "AssumeRole");
+	assert_string_equal(f.caller, "AKIDBASE");
+	assert_string_equal(f.params,
+			    "RoleArn=arn:aws:iam::123456789012:role/dev;"
+			    "RoleSessionName=gpuctl-session-1767225600;"
+			    "DurationSeconds=0900;");
+	assert_string_equal(c.access_key_id, "ASIAFAKE00000001");
+	assert_string_equal(c.session_token, "fake/token+1=");
+	assert_int_equal(c.expiration, NOW + 3600);
+	assert_int_equal(c.refresh_at, NOW + 3600 - 300);
+	assert_non_null(strstr(c.creds_source, "assume-role profile \"dev\""));
+	assert_non_null(strstr(c.creds_source, "shared credentials file"));
+	/* the AWS CLI's entry: botocore's name (DurationSeconds 900), 0600 */
+	{
+		struct creds_key_arg k[2] = {
+		    {"DurationSeconds", NULL, 900},
+		    {"RoleArn", "arn:aws:iam::123456789012:role/dev", 0}};
+		char *key = creds_cache_key(k, 2, 0);
+
+		cache = xasprintf("%s/.aws/cli/cache/%s.json", home, key);
+		free(key);
+	}
+	assert_int_equal(stat(cache, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* the next resolution reads it, STS untouched */
+	creds_ok(&in, &c);
+	assert_int_equal(f.calls, 1);
+	assert_string_equal(c.access_key_id, "ASIAFAKE00000001");
+	assert_non_null(strstr(c.creds_source, "from the AWS CLI's cache"));
+	/* a refresh that is not due does nothing; a forced one calls STS */
+	in.now = NOW + 60;
+	assert_int_equal(creds_refresh(&in, &c, 0, NULL), 0);
+	assert_int_equal(creds_refresh(&in, &c, 1, NULL), 1);
+	assert_int_equal(f.calls, 2);
+	assert_string_equal(c.access_key_id, "ASIAFAKE00000002");
+	/* due: the cache holds what was just written, 59 minutes left */
+	in.now = NOW + 3600 - 200;
+	f.life = 4000;
+	assert_int_equal(creds_refresh(&in, &c, 0, NULL), 1);
+	assert_int_equal(f.calls, 3);
+	/* STS refuses and the keys still hold: a warning, they stay */
+	in.now = NOW + 4000 - 100;
+	f.fail = 1;
+	log_set_level(LOG_ERROR);
+	assert_int_equal(creds_refresh(&in, &c, 0, NULL), 0);
+	assert_string_equal(c.access_key_id, "ASIAFAKE00000003");
+	/* forced, it is an error */
+	{
+		struct gpuctl_err err = GPUCTL_ERR_INIT;
+
+		assert_int_equal(creds_refresh(&in, &c, 1, &err), -1);
+		assert_int_equal(err.kind, GPUCTL_ERR_AWS);
+		assert_non_null(strstr(err.message, "refreshing"));
+		err_clear(&err);
+	}
+	log_set_level(LOG_WARN);
+	/* malformed answers are refused */
+	f.fail = 0;
+	f.bad_key = "ASIA bad";
+	unlink(cache);
+	in.now = NOW;
+	msg = creds_fail_as(&in, GPUCTL_ERR_PARSE);
+	assert_non_null(strstr(msg, "malformed"));
+	free(msg);
+	f.bad_key = NULL;
+	f.life = -10;
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "expired"));
+	free(msg);
+	/* without STS at hand */
+	in.sts.call = NULL;
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "cannot call STS"));
+	free(msg);
+	free(cache);
+	creds_config_release(&c);
+	env_free(&e);
+	free(home);
+}
+
+static void test_role_chains_and_loops(void **state)
+{
+	struct fake_sts f = {0};
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *home, *msg;
+
+	(void)state;
+	home = sts_home(
+	    "sts-chain",
+	    "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\n"
+	    "source_profile = b\nrole_session_name = me\n"
+	    "[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\n"
+	    "source_profile = base\n"
+	    "[profile x]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = y\n"
+	    "[profile y]\nrole_arn = arn:aws:iam::123456789012:role/y\n"
+	    "source_profile = x\n"
+	    "[profile self]\nrole_arn = arn:aws:iam::123456789012:role/s\n"
+	    "source_profile = self\n"
+	    "[profile selfless]\nrole_arn = arn:aws:iam::123456789012:role/s\n"
+	    "source_profile = selfless\n"
+	    "[profile wi]\nrole_arn = arn:aws:iam::123456789012:role/w\n"
+	    "web_identity_token_file = /nonexistent-gpuctl/token\n",
+	    "[base]\naws_access_key_id = AKIDBASE\n"
+	    "aws_secret_access_key = basesecret\n"
+	    "[self]\naws_access_key_id = AKIDSELF\n"
+	    "aws_secret_access_key = selfsecret\n");
+	env_add(&e, "HOME", home);
+	in = inputs(&e);
+	in.sts.call = fake_sts_call;
+	in.sts.arg = &f;
+	in.profile = "a";
+	creds_ok(&in, &c);
+	/* base assumed b, then b's keys assumed a */
+	assert_int_equal(f.calls, 2);
+	assert_string_equal(f.caller, "ASIAFAKE00000001");
+	assert_string_equal(f.params, "RoleArn=arn:aws:iam::123456789012:"
+				      "role/a;RoleSessionName=me;");
+	assert_non_null(strstr(c.creds_source, "source: assume-role profile "
+					       "\"b\""));
+	in.profile = "x";
+	msg = creds_fail(&in);
+	assert_string_equal(msg, "the source_profile settings form a loop: "
+				 "\"x\" -> \"y\" -> \"x\"");
+	free(msg);
+	/* naming itself: its own keys */
+	in.profile = "self";
+	creds_ok(&in, &c);
+	assert_string_equal(f.caller, "AKIDSELF");
+	in.profile = "selfless";
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "loop"));
+	free(msg);
+	/* role_arn with a token file is web identity, not assume role */
+	in.profile = "wi";
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "web identity token file"));
+	free(msg);
+	creds_config_release(&c);
+	env_free(&e);
+	free(home);
+}
+
+static void test_mfa_and_web_identity(void **state)
+{
+	struct fake_sts f = {0};
+	struct env e = {0};
+	struct creds_config c = CREDS_CONFIG_INIT;
+	struct creds_inputs in;
+	char *home, *tok, *msg;
+
+	(void)state;
+	home = sts_home("sts-mfa",
+			"[profile m]\nrole_arn = arn:aws:iam::123456789012:"
+			"role/m\nsource_profile = base\n"
+			"mfa_serial = arn:aws:iam::123456789012:mfa/u\n",
+			base_keys);
+	env_add(&e, "HOME", home);
+	in = inputs(&e);
+	in.sts.call = fake_sts_call;
+	in.sts.arg = &f;
+	in.profile = "m";
+	in.prompt = prompt_answer;
+	in.prompt_arg = (void *)"314159";
+	creds_ok(&in, &c);
+	assert_non_null(strstr(f.params, "SerialNumber=arn:aws:iam::"
+					 "123456789012:mfa/u;"));
+	assert_non_null(strstr(f.params, "TokenCode=314159;"));
+	/* a refresh never asks again */
+	in.now = NOW + 3500;
+	{
+		struct gpuctl_err err = GPUCTL_ERR_INIT;
+
+		assert_int_equal(creds_refresh(&in, &c, 1, &err), -1);
+		assert_non_null(strstr(err.message, "needs an MFA code"));
+		err_clear(&err);
+	}
+	in.now = NOW;
+	in.prompt_arg = (void *)"12ab";
+	f.calls = 0;
+	{
+		/* the cache holds the session: no prompt at all */
+		creds_ok(&in, &c);
+		assert_int_equal(f.calls, 0);
+	}
+	creds_config_release(&c);
+	env_free(&e);
+
+	/* web identity from the environment, unsigned, newline dropped */
+	tok = write_tmp("wi-token", "header.payload.sig\n", 0600);
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_WEB_IDENTITY_TOKEN_FILE", tok);
+	env_add(&e, "AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/pod");
+	in = inputs(&e);
+	in.sts.call = fake_sts_call;
+	in.sts.arg = &f;
+	creds_ok(&in, &c);
+	assert_string_equal(f.action, "AssumeRoleWithWebIdentity");
+	assert_string_equal(f.caller, "");
+	assert_non_null(strstr(f.params, "WebIdentityToken=header.payload."
+					 "sig;"));
+	assert_non_null(strstr(c.creds_source, "web identity"));
+	/* --profile: the variables are not read */
+	in.profile = "m";
+	in.prompt_arg = (void *)"314159";
+	creds_ok(&in, &c);
+	assert_non_null(strstr(c.creds_source, "assume-role profile \"m\""));
+	env_free(&e);
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_WEB_IDENTITY_TOKEN_FILE", tok);
+	in = inputs(&e);
+	in.sts.call = fake_sts_call;
+	in.sts.arg = &f;
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "AWS_ROLE_ARN"));
+	free(msg);
+	unlink(tok);
+	free(tok);
+	creds_config_release(&c);
+	env_free(&e);
+	free(home);
+}
+
+static void test_sso_and_metadata_config(void **state)
+{
+	struct env e = {0};
+	struct creds_inputs in;
+	char *home, *msg, *dir, *tok;
+
+	(void)state;
+	home = sts_home("sso-home",
+			"[profile s]\nsso_session = corp\n"
+			"sso_account_id = 123456789012\nsso_role_name = A\n"
+			"[sso-session corp]\nsso_region = us-east-1\n"
+			"sso_start_url = https://x.example/start\n",
+			"");
+	env_add(&e, "HOME", home);
+	in = inputs(&e);
+	in.profile = "s";
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "no IAM Identity Center (SSO) login"));
+	assert_non_null(
+	    strstr(msg, "ee0bfd2552fbd840c02cc48b6e823320543c450f"));
+	free(msg);
+	/* an expired login: no request at all (the portal is not there) */
+	dir = xasprintf("%s/.aws/sso", home);
+	mkdir(dir, 0700);
+	free(dir);
+	dir = xasprintf("%s/.aws/sso/cache", home);
+	mkdir(dir, 0700);
+	tok =
+	    xasprintf("%s/ee0bfd2552fbd840c02cc48b6e823320543c450f.json", dir);
+	write_file_at(tok, "{\"accessToken\": \"t0k\", \"expiresAt\": "
+			   "\"2025-12-31T23:00:00UTC\"}");
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "expired at 2025-12-31T23:00:00Z"));
+	free(msg);
+	unlink(tok);
+	free(tok);
+	free(dir);
+	env_free(&e);
+	/* container URLs that may not be fetched, refused before any fetch */
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/x");
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "not a URL gpuctl may fetch"));
+	free(msg);
+	env_free(&e);
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/no-slash");
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"));
+	free(msg);
+	env_free(&e);
+	env_add(&e, "HOME", home);
+	env_add(&e, "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"http://127.0.0.1:9/x");
+	env_add(&e, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "two\nlines");
+	in = inputs(&e);
+	msg = creds_fail(&in);
+	assert_non_null(strstr(msg, "line break"));
+	assert_null(strstr(msg, "two"));
+	free(msg);
+	env_free(&e);
+	free(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1178,6 +1678,11 @@ int main(void)
 	    cmocka_unit_test(test_process_order),
 	    cmocka_unit_test(test_split_command),
 	    cmocka_unit_test(test_parse_time),
+	    cmocka_unit_test(test_py_json_and_cache_keys),
+	    cmocka_unit_test(test_assume_role_and_cache),
+	    cmocka_unit_test(test_role_chains_and_loops),
+	    cmocka_unit_test(test_mfa_and_web_identity),
+	    cmocka_unit_test(test_sso_and_metadata_config),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -16,7 +16,11 @@ KEYS = {
     "AKIDEXAMPLE": ("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None),
     "ASIATEMPEXAMPLE": ("tempSecretKeyEXAMPLE0123456789abcdefABCD", "TOKEN-EXAMPLE/+=session"),
 }
+# temporary keys issued by identity.py: access key -> (secret, session token)
+TEMP_KEYS = {}
 REGIONS = ("us-west-1", "us-east-1")
+# signing names accepted; which action needs which is checked by the server
+SERVICES = ("ec2", "sts")
 MAX_SKEW = 300
 TS_FMT = "%Y%m%dT%H%M%SZ"
 
@@ -24,8 +28,8 @@ TS_FMT = "%Y%m%dT%H%M%SZ"
 class _Signer(SigV4Auth):
     """botocore's SigV4 signer, restricted to exactly the headers the client signed."""
 
-    def __init__(self, creds, region, signed):
-        super().__init__(creds, "ec2", region)
+    def __init__(self, creds, service, region, signed):
+        super().__init__(creds, service, region)
         self._signed = signed
 
     def headers_to_sign(self, request):
@@ -47,7 +51,8 @@ def _pairs(qs):
 
 def verify(method, path, raw_query, headers, body, now=None):
     """Raise ApiError unless the request carries a valid SigV4 signature.
-    headers: an email.message.Message (http.server's).  Returns (access_key, region)."""
+    headers: an email.message.Message (http.server's).  Returns (access_key,
+    region, service)."""
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     qpairs = _pairs(raw_query)
     q = {k: v for k, v in qpairs}
@@ -85,12 +90,13 @@ def verify(method, path, raw_query, headers, body, now=None):
     if len(cparts) != 5 or cparts[4] != "aws4_request":
         raise ApiError("IncompleteSignature", f"Credential should be scoped to a valid region, not '{credential}'. ")
     access, cdate, region, service, _ = cparts
-    if access not in KEYS:
+    key = KEYS.get(access) or TEMP_KEYS.get(access)
+    if key is None:
         raise ApiError("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
-    secret, need_token = KEYS[access]
+    secret, need_token = key
     if region not in REGIONS:
         raise ApiError("AuthFailure", f"Credential should be scoped to a valid region, not '{region}'.", 401)
-    if service != "ec2":
+    if service not in SERVICES:
         raise ApiError("SignatureDoesNotMatch",
                        "Credential should be scoped to correct service: 'ec2'. ", 403)
     if not amz_date:
@@ -147,7 +153,7 @@ def verify(method, path, raw_query, headers, body, now=None):
     req.headers = hdrs
     req.params = [kv for kv in _pairs(query)] if query else {}
     req.context["timestamp"] = amz_date
-    signer = _Signer(Credentials(access, secret, token), region, signed_list)
+    signer = _Signer(Credentials(access, secret, token), service, region, signed_list)
     creq = signer.canonical_request(req)
     sts = signer.string_to_sign(req, creq)
     expected = signer.signature(sts, req)
@@ -156,4 +162,4 @@ def verify(method, path, raw_query, headers, body, now=None):
                        "The request signature we calculated does not match the signature you provided. "
                        "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
                        403)
-    return access, region
+    return access, region, service

@@ -1,4 +1,5 @@
-"""HTTP front end: EC2 Query API + the unsigned /_sim/ admin endpoints."""
+"""HTTP front end: EC2 Query API, STS (sts.py), the credential endpoints
+(metadata.py) + the unsigned /_sim/ admin endpoints."""
 import json
 import re
 import socket
@@ -9,7 +10,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import auth, populate, xmlout
+from . import auth, identity, metadata, populate, sts, xmlout
 from .errors import ApiError
 
 VERSION = "2016-11-15"
@@ -36,9 +37,11 @@ class Handler(BaseHTTPRequestHandler):
     def date_time_string(self, timestamp=None):
         return formatdate(timestamp, usegmt=True)
 
-    def _send(self, status, body, ctype="text/xml;charset=UTF-8"):
+    def _send(self, status, body, ctype="text/xml;charset=UTF-8", extra=None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", self._rid)
         self.end_headers()
@@ -58,6 +61,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle()
 
+    def do_PUT(self):
+        self._handle()
+
     def _handle(self):
         self._rid = str(uuid.uuid4())
         n = int(self.headers.get("Content-Length") or 0)
@@ -66,22 +72,40 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_sim/"):
             return self._admin(url.path, body)
         sim = self.sim
+        if metadata.kind(url.path):
+            sim.stats_inc(metadata.kind(url.path))
+            return self._send(*metadata.serve(self.command, url.path, url.query, self.headers))
         action = "?"
+        service = "ec2"
         try:
-            try:
-                access, region = auth.verify(self.command, url.path or "/", url.query, self.headers, body)
-            except ApiError:
-                sim.stats_inc("_auth_failures")
-                raise
-            _record_signature(self.headers, url.query)
-            params = dict(parse_qsl(url.query, keep_blank_values=True))
-            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if self.command == "POST" and body and ctype in ("", "application/x-www-form-urlencoded"):
-                params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-            for k in [k for k in params if k.startswith("X-Amz-")]:
-                del params[k]
-            action = params.get("Action")
-            if not action:
+            params = self._params(url, body)
+            action = params.get("Action") or "?"
+            if action in sts.UNSIGNED and "Authorization" not in self.headers:
+                service = "sts"
+                run = lambda: sts.response(action, sts.call_unsigned(action, params), self._rid)
+            else:
+                try:
+                    access, region, service = auth.verify(self.command, url.path or "/", url.query,
+                                                          self.headers, body)
+                except ApiError:
+                    sim.stats_inc("_auth_failures")
+                    raise
+                _record_signature(self.headers, url.query)
+                if (service == "sts") != (action in sts.ACTIONS):
+                    raise ApiError("SignatureDoesNotMatch", "Credential should be scoped to correct "
+                                   f"service: '{'sts' if action in sts.ACTIONS else 'ec2'}'. ", 403)
+                try:
+                    identity.check(access, service)
+                except ApiError:
+                    sim.stats_inc("_expired_keys")
+                    raise
+                identity.record(access, service, action)
+                if service == "sts":
+                    run = lambda: sts.response(action, sts.call(access, action, params), self._rid)
+                else:
+                    run = lambda: xmlout.response(action, sim.api.call(region, action, params),
+                                                  self._rid)
+            if action == "?":
                 raise ApiError("MissingAction", "The request must contain the parameter Action")
             if params.get("Version") not in (None, VERSION):
                 pass  # older versions are accepted: same shapes for what we implement
@@ -93,19 +117,33 @@ class Handler(BaseHTTPRequestHandler):
                 raise Drop()
             if verdict:
                 time.sleep(float(verdict))
-            result = sim.api.call(region, action, params)
+            if service == "sts":
+                sim.stats_inc(action)  # EC2's actions are counted by api.call()
+            out = run()
             if sim.faults.fire("commit-drop", action):
                 raise Drop()
-            self._send(200, xmlout.response(action, result, self._rid))
+            self._send(200, out)
         except Drop:
             sim.log(f"dropping the connection of a {action} request")
             self._drop()
         except ApiError as e:
+            if service == "sts":
+                return self._send(e.status, sts.error(e, self._rid))
             self._send(e.status, xmlout.error(e.code, e.message, self._rid))
         except Exception as e:  # a bug: answer like EC2 would, and say so on stderr
             import traceback
             traceback.print_exc()
             self._send(500, xmlout.error("InternalError", f"An internal error has occurred ({e!r})", self._rid))
+
+    def _params(self, url, body):
+        """The Query parameters of the query string and a form body."""
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if self.command == "POST" and body and ctype in ("", "application/x-www-form-urlencoded"):
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        for k in [k for k in params if k.startswith("X-Amz-")]:
+            del params[k]
+        return params
 
     def _send_override(self, ov):
         """Answers with a hostile body from POST /_sim/override (see hostile.py)."""
@@ -156,6 +194,8 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/_sim/signatures":
                 with _HOSTILE_LOCK:
                     out = sorted(_SIGNATURES)
+            elif path in identity.ADMIN_PATHS:
+                out = identity.admin(path, self.command, body)
             elif path == "/_sim/stats":
                 with sim.api.lock:
                     out = {"requests": dict(sim.api.stats), "faults": sim.faults.dump()["injected"]}
