@@ -222,6 +222,9 @@ def machine_info(gpuctl):
     except ImportError:
         boto = "?"
     pkg = lambda m: version(["pkg-config", "--modversion", m])  # noqa: E731
+    gv = version([gpuctl, "--version"])
+    # the libssh2 gpuctl uses, as it says (it may be linked in statically)
+    m = re.search(r"\(libssh2 ([^,:)]+)", gv)
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -229,11 +232,11 @@ def machine_info(gpuctl):
         "memory": mem,
         "kernel": platform.release(),
         "os": version(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
-        "gpuctl": version([gpuctl, "--version"]),
+        "gpuctl": gv,
         "aws": version([AWS, "--version"]),
         "botocore": boto,
         "openssh": version(["ssh", "-V"]),
-        "libssh2": pkg("libssh2"),
+        "libssh2": m.group(1) if m else pkg("libssh2"),
         "openssl": version(["openssl", "version"]),
         "libcurl": pkg("libcurl"),
         "libxml2": pkg("libxml-2.0"),
@@ -434,7 +437,7 @@ class Bench:
         cmds = {
             "gpuctl": [self.gpuctl, "ssh", m["id"], "--", "true"],
             "openssh": ["ssh", *self.ssh_opts(), f"{USER}@{m['ip']}", "true"],
-            # the same key exchange as gpuctl (libssh2 1.10 has no sntrup761)
+            # the same key exchange as gpuctl (libssh2 has no sntrup761)
             "openssh_curve25519": ["ssh", *self.ssh_opts(), "-o", "KexAlgorithms=curve25519-sha256",
                                    f"{USER}@{m['ip']}", "true"],
         }
@@ -925,8 +928,10 @@ def machine_md(m, runs, duration, when):
             f"| CPU | {m['cpu']}, {m['nproc']} cores ({', '.join(m['cpu_flags'])}) |\n"
             f"| memory | {m['memory']} |\n| kernel | {m['kernel']} ({m['os']}) |\n"
             f"| load average at start / end | {' '.join(m['loadavg_start'])} / {' '.join(m.get('loadavg_end', []))} |\n"
-            f"| gpuctl | {m['gpuctl']} (libssh2 {m['libssh2']}, libcurl {m['libcurl']}, libxml2 {m['libxml2']}) |\n"
-            f"| AWS CLI | {m['aws']}, botocore {m['botocore']} |\n"
+            + (f"| gpuctl | {m['gpuctl']}, libcurl {m['libcurl']}, libxml2 {m['libxml2']} |\n"
+               if "libssh2" in m["gpuctl"] else
+               f"| gpuctl | {m['gpuctl']} (libssh2 {m['libssh2']}, libcurl {m['libcurl']}, libxml2 {m['libxml2']}) |\n")
+            + f"| AWS CLI | {m['aws']}, botocore {m['botocore']} |\n"
             f"| OpenSSH | {m['openssh']} |\n| OpenSSL | {m['openssl']} |\n| Python | {m['python']} |\n")
 
 

@@ -1,5 +1,5 @@
 # Benchmarks (see BENCHMARKS.md).  Included by the main Makefile, whose
-# variables (BUILD, ALL_CFLAGS, PKG_LIBS, PYTHON) it uses.
+# variables (BUILD, ALL_CFLAGS, PKG_LIBS, PYTHON, LIBSSH2_DEP) it uses.
 #
 #   make bench              everything, on one simulator (needs root), in
 #                           under 10 minutes on 2 cores; prints the figures as
@@ -18,7 +18,7 @@ BENCH_SIGV4_OBJS := $(BUILD)/src/sigv4/sigv4.o $(BUILD)/src/util/util.o \
 
 .PHONY: bench bench-sigv4
 
-$(BENCH_SIGV4): bench/sigv4_bench.c $(BENCH_SIGV4_OBJS)
+$(BENCH_SIGV4): bench/sigv4_bench.c $(BENCH_SIGV4_OBJS) $(LIBSSH2_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_SIGV4_OBJS) $(ALL_LDFLAGS) \
 		$(PKG_LIBS)

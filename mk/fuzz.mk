@@ -1,5 +1,6 @@
 # Fuzzing (see FUZZING.md).  Included by the main Makefile, whose
-# variables (CSTD, WARN, PKG_CFLAGS, PKG_LIBS, LIB_SRCS, VERSION) it uses.
+# variables (CSTD, WARN, PKG_CFLAGS, PKG_LIBS, LIB_SRCS, VERSION,
+# LIBSSH2_DEP) it uses.
 #
 #   make fuzz            builds the libFuzzer targets with clang and runs
 #                        each for FUZZ_SECONDS over its corpus and seeds
@@ -51,6 +52,11 @@ FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_nu
 	$(FUZZ_TARGETS:%=fuzz-%) $(FUZZ_TARGETS:%=fuzz-merge-%)
 
 CHECK_EXTRA += fuzz-replay
+
+# libssh2, when the Makefile builds it (LIBSSH2_DEP), is there before
+# anything includes or links it
+$(FUZZ_LF_OBJS) $(FUZZ_REPLAY_OBJS): | $(LIBSSH2_DEP)
+$(FUZZ_LF_BINS) $(FUZZ_REPLAY_BINS): $(LIBSSH2_DEP)
 
 # objects and binaries made by pattern rules are kept, not deleted as
 # intermediate files

@@ -13,6 +13,7 @@
 #include "gpuctl/cmd.h"
 #include "gpuctl/ec2.h"
 #include "gpuctl/log.h"
+#include "gpuctl/ssh.h"
 #include "gpuctl/util.h"
 
 #ifndef GPUCTL_VERSION
@@ -206,7 +207,12 @@ int main(int argc, char **argv)
 		return finish_stdout(0);
 	}
 	if (m.version) {
-		printf("gpuctl %s\n", GPUCTL_VERSION);
+		printf("gpuctl %s (libssh2 %s%s)\n", GPUCTL_VERSION,
+		       ssh_lib_version(),
+		       ssh_rsa_sha2_logins()
+			   ? ""
+			   : ": no RSA logins to OpenSSH 8.8+, no strict key "
+			     "exchange");
 		return finish_stdout(0);
 	}
 	if (args.argc < 1) {

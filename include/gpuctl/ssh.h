@@ -78,6 +78,20 @@ struct ssh_session *ssh_connect(const struct ssh_target *t,
 void ssh_close(struct ssh_session *s);
 
 /*
+ * The version of the libssh2 in use, for --version: "1.11.1", with where
+ * it came from when it was built from Debian's source and linked in
+ * ("1.11.1, static, from Debian 1.11.1-1+deb13u2").  A static string.
+ */
+const char *ssh_lib_version(void);
+
+/*
+ * 1 when this libssh2 signs RSA logins with rsa-sha2-512/256 (1.11.1 and
+ * later), 0 when it signs them with ssh-rsa (SHA-1), which OpenSSH 8.8
+ * and later refuse.
+ */
+int ssh_rsa_sha2_logins(void);
+
+/*
  * Runs command.  Bytes from fd_in (-1: none; EOF is sent when fd_in ends)
  * go to the remote stdin; remote stdout and stderr go to fd_out and fd_err,
  * streamed both ways without holding more than a window in memory.  With

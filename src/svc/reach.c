@@ -168,14 +168,16 @@ static void diagnose(struct svc_ctx *s, const struct ec2_instance *i,
 		if (!x->images.n)
 			svc_instance_image(s, i, &x->images, &e2);
 		err_clear(&e2);
-		if (key && is_rsa_key(key))
+		if (key && !ssh_rsa_sha2_logins() && is_rsa_key(key))
 			buf_addf(&why,
-				 "%s is an RSA key: libssh2 1.10 signs "
-				 "RSA logins with ssh-rsa (SHA-1), which "
-				 "OpenSSH 8.8 and later refuse; launch "
-				 "with an ed25519 key pair (the default), "
-				 "or pass -i with an ed25519 key",
-				 key);
+				 "%s is an RSA key: this gpuctl's libssh2 "
+				 "(%s) signs RSA logins with ssh-rsa "
+				 "(SHA-1), which OpenSSH 8.8 and later "
+				 "refuse; build gpuctl without "
+				 "LIBSSH2=system, or launch with an ed25519 "
+				 "key pair (the default), or pass -i with "
+				 "an ed25519 key",
+				 key, ssh_lib_version());
 		else if (!key || stat(key, &st))
 			buf_addf(&why,
 				 "the private key of key pair %s is not "

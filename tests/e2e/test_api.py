@@ -198,7 +198,9 @@ def test_usage_errors_and_help(sim):
     p = gpuctl(sim, "api", "--help")
     assert p.returncode == 0 and "usage: gpuctl api" in p.stdout
     p = gpuctl(sim, "--version")
-    assert p.returncode == 0 and re.match(r"gpuctl \d+\.\d+\.\d+\n", p.stdout)
+    # the version, and the libssh2 in use
+    assert p.returncode == 0 and re.fullmatch(
+        r"gpuctl \d+\.\d+\.\d+ \(libssh2 \d+\.\d+\.\d+[^\n]*\)\n", p.stdout), p.stdout
 
 
 def test_unreachable_endpoint(sim):

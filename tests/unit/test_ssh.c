@@ -526,7 +526,7 @@ struct live {
 	char *dir;
 	int port;
 	pid_t sshd;
-	char *key, *wrong_key, *known, *fp1, *fp2;
+	char *key, *wrong_key, *rsa_key, *known, *fp1, *fp2;
 };
 
 static struct live L;
@@ -536,6 +536,18 @@ static char *keygen(const char *name)
 	char *path = xasprintf("%s/%s", L.dir, name);
 	char *argv[] = {"ssh-keygen", "-q",	     "-t", "ed25519", "-N", "",
 			"-C",	      "gpuctl-test", "-f", path,      NULL};
+
+	assert_int_equal(run_argv(argv), 0);
+	return path;
+}
+
+/* An RSA key in the PKCS#1 PEM file EC2's console hands out. */
+static char *keygen_rsa(const char *name)
+{
+	char *path = xasprintf("%s/%s", L.dir, name);
+	char *argv[] = {"ssh-keygen", "-q", "-t",  "rsa", "-b",
+			"3072",	      "-m", "PEM", "-N",  "",
+			"-C",	      "",   "-f",  path,  NULL};
 
 	assert_int_equal(run_argv(argv), 0);
 	return path;
@@ -638,7 +650,7 @@ static void start_sshd(const char *hostkey)
 
 static int live_setup(void **state)
 {
-	char *pub, *hk1, *hk2, *auth, *text;
+	char *pub, *pub2, *hk1, *hk2, *auth, *text;
 
 	(void)state;
 	if (access(SSHD, X_OK) != 0) {
@@ -652,13 +664,20 @@ static int live_setup(void **state)
 	mkdir(L.dir, 0700);
 	L.key = keygen("id_client");
 	L.wrong_key = keygen("id_wrong");
+	L.rsa_key = keygen_rsa("id_rsa.pem");
 	hk1 = keygen("hostkey1");
 	hk2 = keygen("hostkey2");
+	auth = xasprintf("%s/authorized_keys", L.dir);
 	pub = xasprintf("%s.pub", L.key);
 	text = slurp(pub);
-	auth = xasprintf("%s/authorized_keys", L.dir);
-	write_text(auth, text, 0600);
+	free(pub);
+	pub = xasprintf("%s.pub", L.rsa_key);
+	pub2 = slurp(pub);
+	free(pub);
+	pub = xasprintf("%s%s", text, pub2);
+	write_text(auth, pub, 0600);
 	free(text);
+	free(pub2);
 	free(pub);
 	pub = xasprintf("%s.pub", hk1);
 	L.fp1 = keygen_fp(pub);
@@ -681,6 +700,7 @@ static int live_teardown(void **state)
 	stop_sshd();
 	free(L.key);
 	free(L.wrong_key);
+	free(L.rsa_key);
 	free(L.known);
 	free(L.fp1);
 	free(L.fp2);
@@ -850,6 +870,50 @@ static void test_live_auth(void **state)
 	err_clear(&err);
 	free(text);
 	free(open_key);
+}
+
+/*
+ * An RSA key logs in to OpenSSH 9.2, which refuses ssh-rsa (SHA-1)
+ * signatures, when libssh2 signs with rsa-sha2 (1.11.1); with an older
+ * libssh2 it is refused, as ssh_rsa_sha2_logins() says.
+ */
+static void test_live_rsa_key(void **state)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct ssh_target t = target(SSH_HOSTKEY_PIN_OR_TOFU);
+	struct ssh_session *s;
+	struct buf out = BUF_INIT;
+	int status = -1;
+
+	(void)state;
+	t.identity_file = L.rsa_key;
+	s = ssh_connect(&t, NULL, &err);
+	if (!ssh_rsa_sha2_logins()) {
+		assert_null(s);
+		assert_non_null(strstr(err.message, "permission denied"));
+		err_clear(&err);
+		return;
+	}
+	if (!s)
+		fail_msg("%s", err.message);
+	assert_int_equal(
+	    ssh_exec_capture(s, "echo rsa", 1024, &out, &status, &err), 0);
+	assert_int_equal(status, 0);
+	assert_string_equal(out.data, "rsa\n");
+	buf_release(&out);
+	ssh_close(s);
+}
+
+/* The version --version prints, and what it implies. */
+static void test_lib_version(void **state)
+{
+	const char *v = ssh_lib_version();
+	int major = 0, minor = 0, patch = 0;
+
+	(void)state;
+	assert_int_equal(sscanf(v, "%d.%d.%d", &major, &minor, &patch), 3);
+	assert_int_equal(ssh_rsa_sha2_logins(),
+			 major * 10000 + minor * 100 + patch >= 11101);
 }
 
 static int tmpfile_with(const char *name, const char *text)
@@ -1280,11 +1344,13 @@ int main(void)
 	    cmocka_unit_test(test_console_fingerprints),
 	    cmocka_unit_test(test_forward_parse),
 	    cmocka_unit_test(test_signal_names),
+	    cmocka_unit_test(test_lib_version),
 	};
 	const struct CMUnitTest live[] = {
 	    cmocka_unit_test(test_live_hostkeys),
 	    cmocka_unit_test(test_live_pinned),
 	    cmocka_unit_test(test_live_auth),
+	    cmocka_unit_test(test_live_rsa_key),
 	    cmocka_unit_test(test_live_exec),
 	    cmocka_unit_test(test_live_big_and_epipe),
 	    cmocka_unit_test(test_live_forward_local),

@@ -174,12 +174,13 @@ def rule_text(r):
 
 class Sim:
     def __init__(self, state_dir, faults, boot_delay=2.0, ssh_delay=1.0, vcpu_limit=64, stop_delay=None,
-                 snapshot_delay=2.0, ssh_port=22, log=None):
+                 snapshot_delay=2.0, ssh_port=22, sshd_options=None, log=None):
         self.lock = threading.RLock()
         self.root = Path(state_dir)
         self.faults = faults
         self.cfg = dict(boot_delay=boot_delay, ssh_delay=ssh_delay, vcpu_limit=vcpu_limit,
-                        stop_delay=stop_delay, snapshot_delay=snapshot_delay)
+                        stop_delay=stop_delay, snapshot_delay=snapshot_delay,
+                        sshd_options=dict(sshd_options or {}))
         self.ssh_port = ssh_port
         self.log = log or (lambda m: print("ec2sim: " + m, file=sys.stderr, flush=True))
         self.regions = {r: Region(r, self.root / r) for r in ZONES}
@@ -787,7 +788,8 @@ class Sim:
                     visible_at=now + delay if delay else 0, no_sshd=bool(self.faults.fire("sshd-drop", "RunInstances")),
                     ssh_late=self.faults.fire("sshd-late", "RunInstances") or 0)
             (idir / "authorized_keys").write_text((reg.keys[key].pub + f" {key}\n") if key else "")
-            (idir / "sshd_config").write_text(host.sshd_config(idir, ip, self.ssh_port, im["user"], f"/home/{im['user']}"))
+            (idir / "sshd_config").write_text(host.sshd_config(idir, ip, self.ssh_port, im["user"], f"/home/{im['user']}",
+                                                                  self.cfg["sshd_options"]))
             for dev, size, dot, vt, snap in [(im["root"], root_size, root_dot, root_type, im["snapshot"])] + \
                     [(d, s, o, t, None) for d, s, o, t in extra]:
                 vid = new_id("vol")

@@ -3,6 +3,7 @@ import ctypes
 import fcntl
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -176,9 +177,28 @@ def make_volume(vol, user, fail_tests=()):
     vol.chmod(0o755)
 
 
-def sshd_config(idir, ip, port, user, home):
+# sshd_config keywords a test may set (--sshd-option, /_sim/config sshd_options)
+SSHD_OPTIONS = ("LogLevel", "Ciphers", "MACs", "KexAlgorithms", "HostKeyAlgorithms",
+                "PubkeyAcceptedAlgorithms")
+_SSHD_VALUE = re.compile(r"[A-Za-z0-9@.,+_-]{1,1000}")
+
+
+def check_sshd_options(opts):
+    """opts ({keyword: value}) checked: known keywords, plain values; ValueError if not."""
+    if not isinstance(opts, dict):
+        raise ValueError("sshd options are an object of sshd_config keywords and values")
+    for k, v in opts.items():
+        if k not in SSHD_OPTIONS:
+            raise ValueError(f"sshd option {k!r} is not one of {', '.join(SSHD_OPTIONS)}")
+        if not isinstance(v, str) or not _SSHD_VALUE.fullmatch(v):
+            raise ValueError(f"sshd option {k}: bad value {v!r}")
+    return opts
+
+
+def sshd_config(idir, ip, port, user, home, options=None):
+    extra = "".join(f"{k} {v}\n" for k, v in check_sshd_options(options or {}).items())
     return f"""# sshd of a simulated EC2 instance
-ListenAddress {ip}:{port}
+{extra}ListenAddress {ip}:{port}
 HostKey {idir}/ssh_host_ed25519_key
 PidFile {idir}/sshd.pid
 AuthorizedKeysFile {NS_ETC}/authorized_keys

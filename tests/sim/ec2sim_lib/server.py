@@ -10,7 +10,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import auth, identity, metadata, populate, sts, xmlout
+from . import auth, host, identity, metadata, populate, sts, xmlout
 from .errors import ApiError
 
 VERSION = "2016-11-15"
@@ -178,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
                     for k, v in cfg.items():
                         if k not in sim.api.cfg:
                             raise ValueError(f"unknown config key {k}")
+                        if k == "sshd_options":
+                            host.check_sshd_options(v)
                         sim.api.cfg[k] = v
                 out = dict(sim.api.cfg)
             elif path == "/_sim/config":
