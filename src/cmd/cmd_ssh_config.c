@@ -53,40 +53,40 @@ static void add_path(struct buf *b, const char *key, const char *path)
 		buf_addf(b, "%s\n", path);
 }
 
+struct ssh_config_opts {
+	struct svc_reach_opts ssh;
+};
+
+static const struct cmd_option ssh_config_options[] = {
+    CMD_OPT_SSH_GROUP(struct ssh_config_opts, ssh),
+    CMD_OPT_END(),
+};
+
+const struct cmd_parse cmd_ssh_config_parse = {ssh_config_options, 0,
+					       cmd_check_instance};
+
 int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct svc_reach_opts w = {0};
+	struct ssh_config_opts o = {{0}};
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct svc_login login = {0};
 	struct ec2_instance_list found = {0};
 	struct ssh_session *s;
 	const struct ec2_instance *inst;
-	const char *instance = NULL;
+	const char *instance;
 	char *alias = NULL, *key = NULL;
 	struct buf b = BUF_INIT;
-	int status = 1, i, r;
+	int status = 1;
 
 	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
-		if (!r && argv[i][0] == '-')
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-		if (r < 0) {
-			status =
-			    cmd_usage_error("ssh-config", "%s", err.message);
-			goto out;
-		}
-		if (r)
-			continue;
-		if (argv[i][0] == '-' || instance) {
-			status = cmd_usage_error(
-			    "ssh-config", "unexpected '%.100s'", argv[i]);
-			goto out;
-		}
-		instance = argv[i];
+	if (cmd_parse_options(ctx, argc, argv, &cmd_ssh_config_parse, &o, &args,
+			      &err)) {
+		status = cmd_report_parse(&err, "ssh-config");
+		goto out;
 	}
+	instance = args.argc ? args.argv[0] : NULL;
 	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
 	    svc_resolve_instances(&svc, instance ? &instance : NULL,
 				  instance ? 1 : 0, &found, &err))
@@ -101,7 +101,7 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	 * Connect once, so that known_hosts holds the verified host key the
 	 * block points OpenSSH at; this also checks user and key.
 	 */
-	s = svc_ssh_connect(&svc, inst, &w, &err);
+	s = svc_ssh_connect(&svc, inst, &o.ssh, &err);
 	if (!s) {
 		cmd_report(&err, "ssh-config");
 		status = 255;
@@ -109,7 +109,7 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	}
 	ssh_close(s);
 	alias = host_alias(inst);
-	if (svc_login_of(&svc, inst, &w, &login, &err))
+	if (svc_login_of(&svc, inst, &o.ssh, &login, &err))
 		goto fail;
 	/* an instance without a key pair: the path of an empty name */
 	key = login.key_path ? xstrdup(login.key_path)
