@@ -66,6 +66,30 @@ static void print_none(const char *pattern, const char *region)
 	buf_release(&b);
 }
 
+static void add_row(struct out_table *t, const struct ec2_image *im,
+		    enum out_format fmt, const char *region)
+{
+	if (fmt == OUT_JSON) {
+		const char *cells[] = {
+		    im->id,	     im->name,		im->owner_id,
+		    im->owner_alias, im->creation_date, region,
+		    im->description,
+		};
+
+		out_table_add(t, cells);
+	} else {
+		const char *cells[] = {
+		    im->id,
+		    im->name,
+		    im->owner_alias ? im->owner_alias : im->owner_id,
+		    im->creation_date,
+		    region,
+		};
+
+		out_table_add(t, cells);
+	}
+}
+
 struct images_opts {
 	const char *owner;
 };
@@ -117,35 +141,13 @@ int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
 		status = 1;
 		goto out;
 	}
-	if (ctx->output == OUT_JSON)
-		t = out_table_new(json_cols,
-				  sizeof(json_cols) / sizeof(*json_cols));
-	else
-		t = out_table_new(text_cols,
-				  sizeof(text_cols) / sizeof(*text_cols));
-	for (k = 0; k < l.n; k++) {
-		const struct ec2_image *im = &l.items[k];
-
-		if (ctx->output == OUT_JSON) {
-			const char *cells[] = {
-			    im->id,	     im->name,		im->owner_id,
-			    im->owner_alias, im->creation_date, ctx->cfg.region,
-			    im->description,
-			};
-
-			out_table_add(t, cells);
-		} else {
-			const char *cells[] = {
-			    im->id,
-			    im->name,
-			    im->owner_alias ? im->owner_alias : im->owner_id,
-			    im->creation_date,
-			    ctx->cfg.region,
-			};
-
-			out_table_add(t, cells);
-		}
-	}
+	t = ctx->output == OUT_JSON
+		? out_table_new(json_cols,
+				sizeof(json_cols) / sizeof(*json_cols))
+		: out_table_new(text_cols,
+				sizeof(text_cols) / sizeof(*text_cols));
+	for (k = 0; k < l.n; k++)
+		add_row(t, &l.items[k], ctx->output, ctx->cfg.region);
 	if (out_table_print(t, ctx->output, "images", stdout))
 		status = 1;
 	goto out;

@@ -53,6 +53,39 @@ static void add_path(struct buf *b, const char *key, const char *path)
 		buf_addf(b, "%s\n", path);
 }
 
+/* The Host block of inst, on stdout; 0 or -1. */
+static int print_block(struct svc_ctx *svc, const struct ec2_instance *inst,
+		       const struct svc_reach_opts *o, struct gpuctl_err *err)
+{
+	struct svc_login login = {0};
+	struct buf b = BUF_INIT;
+	char *alias = host_alias(inst), *key = NULL;
+	int rc = -1;
+
+	if (svc_login_of(svc, inst, o, &login, err))
+		goto out;
+	/* an instance without a key pair: the path of an empty name */
+	key = login.key_path ? xstrdup(login.key_path)
+			     : svc_key_path(svc, "", err);
+	if (!key)
+		goto out;
+	buf_addf(&b, "Host %s\n", alias);
+	buf_addf(&b, "  HostName %s\n", inst->public_ip);
+	buf_addf(&b, "  User %s\n", login.user);
+	add_path(&b, "IdentityFile", key);
+	buf_adds(&b, "  IdentitiesOnly yes\n");
+	add_path(&b, "UserKnownHostsFile", login.known_hosts);
+	buf_adds(&b, "  StrictHostKeyChecking yes\n");
+	out_document(b.data, b.len, stdout);
+	rc = 0;
+out:
+	buf_release(&b);
+	free(alias);
+	free(key);
+	svc_login_release(&login);
+	return rc;
+}
+
 struct ssh_config_opts {
 	struct svc_reach_opts ssh;
 };
@@ -71,13 +104,10 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	struct ssh_config_opts o = {{0}};
 	struct cmd_args args;
 	struct svc_ctx svc;
-	struct svc_login login = {0};
 	struct ec2_instance_list found = {0};
 	struct ssh_session *s;
 	const struct ec2_instance *inst;
 	const char *instance;
-	char *alias = NULL, *key = NULL;
-	struct buf b = BUF_INIT;
 	int status = 1;
 
 	memset(&svc, 0, sizeof(svc));
@@ -108,29 +138,13 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 		goto out;
 	}
 	ssh_close(s);
-	alias = host_alias(inst);
-	if (svc_login_of(&svc, inst, &o.ssh, &login, &err))
+	if (print_block(&svc, inst, &o.ssh, &err))
 		goto fail;
-	/* an instance without a key pair: the path of an empty name */
-	key = login.key_path ? xstrdup(login.key_path)
-			     : svc_key_path(&svc, "", &err);
-	buf_addf(&b, "Host %s\n", alias);
-	buf_addf(&b, "  HostName %s\n", inst->public_ip);
-	buf_addf(&b, "  User %s\n", login.user);
-	add_path(&b, "IdentityFile", key);
-	buf_adds(&b, "  IdentitiesOnly yes\n");
-	add_path(&b, "UserKnownHostsFile", login.known_hosts);
-	buf_adds(&b, "  StrictHostKeyChecking yes\n");
-	out_document(b.data, b.len, stdout);
 	status = 0;
 	goto out;
 fail:
 	status = cmd_report(&err, "ssh-config");
 out:
-	buf_release(&b);
-	free(alias);
-	free(key);
-	svc_login_release(&login);
 	ec2_instance_list_release(&found);
 	svc_ctx_release(&svc);
 	err_clear(&err);
