@@ -4,8 +4,8 @@
  * command parses its words with cmd_parse_options() (its option table,
  * the global options again, its own usage checks, then the EC2 client when
  * its entry in main.c's table says CMD_NEEDS_EC2; see gpuctl/options.h),
- * fills the services' context from ctx (cmd_svc_init()), calls services (gpuctl/svc*.h), hands its rows to
- * out/, and reports errors through cmd_report(), which picks nothing but
+ * fills the services' context from ctx (cmd_svc_init()), calls services
+ * (gpuctl/svc*.h), hands its rows to out/, and reports errors through cmd_report(), which picks nothing but
  * the message: the exit status comes from err_exit_status().  Services
  * never see struct gpuctl_ctx, and no command calls into another's file.
  */
@@ -46,30 +46,26 @@ extern const struct cmd_option cmd_global_options[];
 /* What the global options do at once: the log level (--debug, -q). */
 void cmd_apply_globals(const struct gpuctl_ctx *ctx);
 
-/*
- * Consumes a global option at argv[*i] (cmd_opt_parse_one() over
- * cmd_global_options, then cmd_apply_globals()), for the commands' argv
- * loops until they use cmd_parse_options().  Returns 1 when one was
- * consumed (*i then points at its last word), 0 when argv[*i] is not one,
- * -1 with err filled when it is one but malformed.
- */
-int cmd_global_option(struct gpuctl_ctx *ctx, int argc, char **argv, int *i,
-		      struct gpuctl_err *err);
-
 /* What a command needs before it runs: flags of main.c's command table. */
 enum cmd_needs {
 	CMD_NEEDS_EC2 = 1 << 0, /* ctx->ec2 (region, endpoint, credentials) */
 };
 
-/* How a command parses its words (a static const per command). */
+/*
+ * How a command parses its words: cmd_NAME_parse, beside its static
+ * option table in its file (the unit tests read every one).
+ */
 struct cmd_parse {
 	const struct cmd_option *options; /* its table, or NULL: none */
 	unsigned flags;			  /* enum cmd_parse_flags */
 	/*
 	 * Its own usage checks on the parsed options and positional words,
 	 * or NULL: return 0, or -1 with err filled (GPUCTL_ERR_USAGE, the
-	 * message without the command's name).  Runs before anything the
-	 * command needs is built, so that usage errors come first.
+	 * message without the command's name; a hint of its own is kept).
+	 * Runs before anything the command needs is built, so that usage
+	 * errors come first; it may keep what it worked out in opts (the
+	 * command frees it) and read what a usage check needs (launch's
+	 * --user-data file: an error reading it keeps its own kind).
 	 */
 	int (*check)(void *opts, const struct cmd_args *args,
 		     struct gpuctl_err *err);
@@ -81,9 +77,10 @@ struct cmd_parse {
  * options, runs p->check, and then builds what ctx->cmd_flags asks for
  * (CMD_NEEDS_EC2: cmd_ec2()).  Returns 0 with the positional words in
  * args, or -1 with err filled: a usage error's message starts with the
- * command's name and its hint is "see 'gpuctl help NAME'", so that
- * cmd_report(err, NULL) prints it in the usual shape and returns 2; an
- * error building the client is cmd_ec2()'s (exit 3 for credentials).
+ * command's name and its hint is "see 'gpuctl help NAME'" (unless the
+ * check gave one), so that cmd_report(err, NULL) prints it in the usual
+ * shape and returns 2; an error building the client is cmd_ec2()'s (exit
+ * 3 for credentials).  cmd_report_parse() reports either.
  * cmd_opt_release(p->options, opts) frees the lists, after a failure too.
  */
 int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
@@ -91,21 +88,44 @@ int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
 		      struct cmd_args *args, struct gpuctl_err *err);
 
 /*
- * The SSH options of ssh, cp, test, launch and ssh-config, declared once:
- * -l USER, -i KEY, --accept-new-hostkey.  A command includes them with
- * CMD_OPT_SSH_GROUP(struct its_opts, member) over a struct cmd_ssh_opts
- * member of its own struct.
+ * Reports what cmd_parse_options() failed on: a usage error as it is
+ * (the command's name is in it), any other with what before it, as the
+ * command reports its other failures ("launch failed", "ssh", or NULL).
+ * Returns the exit status.
  */
-struct cmd_ssh_opts {
-	const char *user;     /* -l, or NULL: guessed from the AMI */
-	const char *key_path; /* -i, or NULL: the key pair's */
-	int accept_new_hostkey;
-};
+int cmd_report_parse(const struct gpuctl_err *err, const char *what);
 
+/*
+ * Checks for struct cmd_parse: a command that takes no positional word;
+ * one that takes at most one INSTANCE.  The first word too many is
+ * "unexpected argument 'X'" (with ": one INSTANCE at a time").
+ */
+int cmd_check_no_words(void *opts, const struct cmd_args *args,
+		       struct gpuctl_err *err);
+int cmd_check_instance(void *opts, const struct cmd_args *args,
+		       struct gpuctl_err *err);
+
+/*
+ * What they say, for a command's own check: 0 when args holds at most max
+ * words, else -1 with "unexpected argument 'X'" and, when why is not
+ * NULL, ": WHY" after it.
+ */
+int cmd_check_words(const struct cmd_args *args, int max, const char *why,
+		    struct gpuctl_err *err);
+
+/*
+ * The SSH options of ssh, cp, test, launch and ssh-config, declared once:
+ * -l USER, -i KEY, --accept-new-hostkey, over the services' login options
+ * (struct svc_reach_opts, svc_reach.h: user, key_path,
+ * accept_new_hostkey), so that what they parse goes to svc_ssh_connect()
+ * as it is.  A command includes them with CMD_OPT_SSH_GROUP(struct
+ * its_opts, member) over a struct svc_reach_opts member of its own.
+ */
+struct svc_reach_opts;
 extern const struct cmd_option cmd_ssh_options[];
 
 #define CMD_OPT_SSH_GROUP(T, m) \
-	CMD_OPT_INCLUDE(T, m, struct cmd_ssh_opts, cmd_ssh_options)
+	CMD_OPT_INCLUDE(T, m, struct svc_reach_opts, cmd_ssh_options)
 
 /* Resolves region, endpoint and credentials, then makes ctx->ec2. */
 int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err);
@@ -138,14 +158,6 @@ void cmd_progress(void *ctx, const char *what, double elapsed_s);
 void cmd_progress_done(void *ctx);
 
 struct ec2_instance;
-struct svc_reach_opts;
-
-/*
- * Consumes -l USER, -i KEY or --accept-new-hostkey at argv[*i] into o:
- * 1 when it did, 0 when argv[*i] is none of them, -1 on a missing value.
- */
-int cmd_ssh_common_option(int argc, char **argv, int *i,
-			  struct svc_reach_opts *o, struct gpuctl_err *err);
 
 /*
  * gpuctl test on one instance (also launch --test): connects, uploads
@@ -158,18 +170,16 @@ int cmd_gputest(struct gpuctl_ctx *ctx, struct svc_ctx *svc,
 		const struct ec2_instance *inst, const struct svc_reach_opts *o,
 		const char *dir, const char *upload);
 
-/* Prints a usage error and returns 2. */
-int cmd_usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /*
  * Subcommands, one file each (src/cmd/cmd_NAME.c; cmd_lifecycle.c holds
  * stop, start and terminate): cmd_NAME() returns the process exit status;
- * cmd_NAME_usage is its help text.
+ * cmd_NAME_usage is its help text; cmd_NAME_parse how it parses its words
+ * (its option table over a struct of its own, and its checks).
  */
 #define GPUCTL_COMMAND(name)                                           \
 	int cmd_##name(int argc, char **argv, struct gpuctl_ctx *ctx); \
-	extern const char cmd_##name##_usage[]
+	extern const char cmd_##name##_usage[];                        \
+	extern const struct cmd_parse cmd_##name##_parse
 
 GPUCTL_COMMAND(launch);
 GPUCTL_COMMAND(list);

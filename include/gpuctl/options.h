@@ -11,7 +11,7 @@
  *	struct cp_opts {
  *		int recursive;
  *		int preserve;
- *		struct cmd_ssh_opts ssh;
+ *		struct svc_reach_opts ssh;
  *	};
  *
  *	static const struct cmd_option cp_options[] = {
@@ -31,7 +31,7 @@
  *		return 0;
  *	}
  *
- *	static const struct cmd_parse cp_parse = {cp_options, 0, cp_check};
+ *	const struct cmd_parse cmd_cp_parse = {cp_options, 0, cp_check};
  *
  *	int cmd_cp(int argc, char **argv, struct gpuctl_ctx *ctx)
  *	{
@@ -40,9 +40,9 @@
  *		struct cmd_args args;
  *		int status = 0;
  *
- *		if (cmd_parse_options(ctx, argc, argv, &cp_parse, &o, &args,
- *				      &err)) {
- *			status = cmd_report(&err, NULL);
+ *		if (cmd_parse_options(ctx, argc, argv, &cmd_cp_parse, &o,
+ *				      &args, &err)) {
+ *			status = cmd_report_parse(&err, "cp");
  *			goto out;
  *		}
  *		... args.argv[0 .. args.argc - 1] are SRC... DST, and
@@ -87,7 +87,8 @@
  *       option '--timeout' must be 1 to 86400 seconds, not '2d'
  *       option '--wait' must be none, running or ssh, not 'sometime'
  *     cmd_parse_options() puts the command's name before the message and
- *     adds "see 'gpuctl help NAME'" as the hint, so cmd_report() prints
+ *     adds "see 'gpuctl help NAME'" as the hint (unless the command's
+ *     check gave one of its own), so cmd_report() prints
  *       gpuctl: launch: unknown option '--frobnicate'
  *       hint: see 'gpuctl help launch'
  *
@@ -214,17 +215,6 @@ struct cmd_args {
 int cmd_opt_parse(int argc, char **argv, const struct cmd_option *options,
 		  void *base, unsigned flags, struct cmd_args *args,
 		  struct gpuctl_err *err);
-
-/*
- * Parses the one option word at argv[*i] (with its value) when every
- * option it names is in options: returns 1 (*i then points at its last
- * word), 0 when it is not such an option (nothing is set), -1 with err
- * filled when it is one but its value is missing or wrong.  For the
- * argv loops that still exist (cmd_global_option()).
- */
-int cmd_opt_parse_one(int argc, char **argv, int *i,
-		      const struct cmd_option *options, void *base,
-		      struct gpuctl_err *err);
 
 /* Frees the lists a parse filled into the struct at base (zeroing them). */
 void cmd_opt_release(const struct cmd_option *options, void *base);

@@ -46,61 +46,56 @@ static int valid_action(const char *s)
 	return 1;
 }
 
+/* ACTION, then KEY=VALUE words. */
+static int api_check(void *opts, const struct cmd_args *args,
+		     struct gpuctl_err *err)
+{
+	int i;
+
+	(void)opts;
+	if (!args->argc)
+		return err_set(err, GPUCTL_ERR_USAGE, "missing the ACTION");
+	if (!valid_action(args->argv[0]))
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "'%.100s' is not an API action name",
+			       args->argv[0]);
+	for (i = 1; i < args->argc; i++) {
+		const char *eq = strchr(args->argv[i], '=');
+
+		if (!eq || eq == args->argv[i])
+			return err_set(err, GPUCTL_ERR_USAGE,
+				       "'%.100s' is not KEY=VALUE",
+				       args->argv[i]);
+	}
+	return 0;
+}
+
+const struct cmd_parse cmd_api_parse = {NULL, 0, api_check};
+
 int cmd_api(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_param *params = xcalloc((size_t)argc, sizeof(*params));
 	char **keys = xcalloc((size_t)argc, sizeof(*keys));
 	struct buf body = BUF_INIT;
-	const char *action = NULL;
+	struct cmd_args args;
 	size_t n = 0, k;
-	int i, r, status = 0;
+	int status = 0;
 
-	for (i = 1; i < argc; i++) {
-		const char *eq;
+	if (cmd_parse_options(ctx, argc, argv, &cmd_api_parse, NULL, &args,
+			      &err))
+		goto fail;
+	for (n = 0; n + 1 < (size_t)args.argc; n++) {
+		const char *kv = args.argv[n + 1], *eq = strchr(kv, '=');
 
-		if (argv[i][0] == '-') {
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-			if (r < 0)
-				goto fail;
-			if (!r) {
-				status = cmd_usage_error(
-				    "api", "unknown option '%.100s'", argv[i]);
-				goto out;
-			}
-			continue;
-		}
-		if (!action) {
-			action = argv[i];
-			if (!valid_action(action)) {
-				status = cmd_usage_error(
-				    "api", "'%.100s' is not an API action name",
-				    action);
-				goto out;
-			}
-			continue;
-		}
-		eq = strchr(argv[i], '=');
-		if (!eq || eq == argv[i]) {
-			status = cmd_usage_error(
-			    "api", "'%.100s' is not KEY=VALUE", argv[i]);
-			goto out;
-		}
-		keys[n] = xstrndup(argv[i], (size_t)(eq - argv[i]));
+		keys[n] = xstrndup(kv, (size_t)(eq - kv));
 		params[n].key = keys[n];
 		params[n].value = eq + 1;
-		n++;
 	}
-	if (!action) {
-		status = cmd_usage_error("api", "missing the ACTION");
-		goto out;
-	}
-	if (cmd_ec2(ctx, &err))
-		goto fail;
-	if (ec2_call(ctx->ec2, action, params, n, &body, &err)) {
+	if (ec2_call(ctx->ec2, args.argv[0], params, n, &body, &err)) {
 		struct buf what = BUF_INIT;
 
-		buf_addf(&what, "%s failed", action);
+		buf_addf(&what, "%s failed", args.argv[0]);
 		status = cmd_report(&err, what.data);
 		buf_release(&what);
 		goto out;

@@ -1,12 +1,11 @@
 /*
- * What the subcommands share: the global and SSH option tables and the
- * one parse call (cmd_parse_options), the services' context,
- * errors, the progress line, the SSH login options, and the run and
- * printer of the GPU tests (gpuctl test and launch --test).
+ * What the subcommands share: the global and SSH option tables, the one
+ * parse call (cmd_parse_options) and the checks of positional words, the
+ * services' context, errors, the progress line, and the run and printer
+ * of the GPU tests (gpuctl test and launch --test).
  */
 #include "gpuctl/cmd.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +48,9 @@ const struct cmd_option cmd_global_options[] = {
 };
 
 const struct cmd_option cmd_ssh_options[] = {
-    CMD_OPT_STRING('l', NULL, struct cmd_ssh_opts, user),
-    CMD_OPT_STRING('i', NULL, struct cmd_ssh_opts, key_path),
-    CMD_OPT_FLAG(0, "accept-new-hostkey", struct cmd_ssh_opts,
+    CMD_OPT_STRING('l', NULL, struct svc_reach_opts, user),
+    CMD_OPT_STRING('i', NULL, struct svc_reach_opts, key_path),
+    CMD_OPT_FLAG(0, "accept-new-hostkey", struct svc_reach_opts,
 		 accept_new_hostkey),
     CMD_OPT_END(),
 };
@@ -63,16 +62,6 @@ void cmd_apply_globals(const struct gpuctl_ctx *ctx)
 		log_set_level(ctx->debug > 1 ? LOG_DEBUG2 : LOG_DEBUG);
 	else if (ctx->quiet)
 		log_set_level(LOG_ERROR);
-}
-
-int cmd_global_option(struct gpuctl_ctx *ctx, int argc, char **argv, int *i,
-		      struct gpuctl_err *err)
-{
-	int r = cmd_opt_parse_one(argc, argv, i, cmd_global_options, ctx, err);
-
-	if (r > 0)
-		cmd_apply_globals(ctx);
-	return r;
 }
 
 int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
@@ -95,7 +84,8 @@ int cmd_parse_options(struct gpuctl_ctx *ctx, int argc, char **argv,
 	if (r) {
 		if (err->kind == GPUCTL_ERR_USAGE) {
 			err_prefix(err, "%.100s", name);
-			err_hint(err, "see 'gpuctl help %.100s'", name);
+			if (!err->hint)
+				err_hint(err, "see 'gpuctl help %.100s'", name);
 		}
 		return -1;
 	}
@@ -135,6 +125,35 @@ static int refresh_creds(void *arg, int force, struct ec2_credentials *out,
 	return r;
 }
 
+int cmd_report_parse(const struct gpuctl_err *err, const char *what)
+{
+	return cmd_report(err, err->kind == GPUCTL_ERR_USAGE ? NULL : what);
+}
+
+int cmd_check_words(const struct cmd_args *args, int max, const char *why,
+		    struct gpuctl_err *err)
+{
+	if (args->argc <= max)
+		return 0;
+	return err_set(err, GPUCTL_ERR_USAGE,
+		       "unexpected argument '%.100s'%s%s", args->argv[max],
+		       why ? ": " : "", why ? why : "");
+}
+
+int cmd_check_no_words(void *opts, const struct cmd_args *args,
+		       struct gpuctl_err *err)
+{
+	(void)opts;
+	return cmd_check_words(args, 0, NULL, err);
+}
+
+int cmd_check_instance(void *opts, const struct cmd_args *args,
+		       struct gpuctl_err *err)
+{
+	(void)opts;
+	return cmd_check_words(args, 1, "one INSTANCE at a time", err);
+}
+
 int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
 {
 	struct creds_inputs in = {0};
@@ -167,28 +186,6 @@ int cmd_ec2(struct gpuctl_ctx *ctx, struct gpuctl_err *err)
 	}
 	ctx->ec2 = ec2_client_new(&o, err);
 	return ctx->ec2 ? 0 : -1;
-}
-
-/* -l, -i, --accept-new-hostkey: ssh, cp, test and ssh-config. */
-int cmd_ssh_common_option(int argc, char **argv, int *i,
-			  struct svc_reach_opts *w, struct gpuctl_err *err)
-{
-	const char *a = argv[*i];
-
-	if (!strcmp(a, "--accept-new-hostkey")) {
-		w->accept_new_hostkey = 1;
-		return 1;
-	}
-	if (strcmp(a, "-l") && strcmp(a, "-i"))
-		return 0;
-	if (*i + 1 >= argc)
-		return err_set(err, GPUCTL_ERR_USAGE, "option %s needs a value",
-			       a);
-	if (!strcmp(a, "-l"))
-		w->user = argv[++*i];
-	else
-		w->key_path = argv[++*i];
-	return 1;
 }
 
 int cmd_svc_init(struct gpuctl_ctx *ctx, enum cmd_svc_needs needs,
@@ -253,18 +250,6 @@ int cmd_report(const struct gpuctl_err *err, const char *what)
 	free(safe);
 	buf_release(&b);
 	return err_exit_status(err);
-}
-
-int cmd_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "gpuctl: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nhint: see 'gpuctl help %s'\n", cmd);
-	return 2;
 }
 
 void cmd_progress(void *arg, const char *what, double elapsed_s)

@@ -53,6 +53,64 @@ static int split_remote(const char *arg, char **instance, const char **path)
 	return 1;
 }
 
+struct cp_opts {
+	int recursive;
+	int preserve;
+	struct svc_reach_opts ssh;
+	/* worked out by cp_check() */
+	char *instance;	    /* "" for the last instance */
+	const char **paths; /* the words without their INSTANCE: */
+	size_t n;	    /* SRC... DST */
+	int upload;
+};
+
+static const struct cmd_option cp_options[] = {
+    CMD_OPT_FLAG('r', NULL, struct cp_opts, recursive),
+    CMD_OPT_FLAG('p', NULL, struct cp_opts, preserve),
+    CMD_OPT_SSH_GROUP(struct cp_opts, ssh),
+    CMD_OPT_END(),
+};
+
+/* SRC... DST: one side remote, on one instance. */
+static int cp_check(void *opts, const struct cmd_args *args,
+		    struct gpuctl_err *err)
+{
+	struct cp_opts *o = opts;
+	size_t k, nremote = 0;
+
+	if (args->argc < 2)
+		return err_set(err, GPUCTL_ERR_USAGE, "need SRC... and DST");
+	o->n = (size_t)args->argc;
+	o->paths = xcalloc(o->n, sizeof(*o->paths));
+	for (k = 0; k < o->n; k++) {
+		char *inst = NULL;
+
+		if (!split_remote(args->argv[k], &inst, &o->paths[k])) {
+			o->paths[k] = args->argv[k];
+			continue;
+		}
+		nremote++;
+		o->upload = k == o->n - 1;
+		if (o->instance && strcmp(o->instance, inst)) {
+			free(inst);
+			return err_set(err, GPUCTL_ERR_USAGE,
+				       "all remote paths must be on one "
+				       "instance");
+		}
+		free(o->instance);
+		o->instance = inst;
+	}
+	if (!nremote || (o->upload && nremote != 1) ||
+	    (!o->upload && nremote != o->n - 1))
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "copy either to an instance (SRC... "
+			       "INSTANCE:PATH) or from one (INSTANCE:PATH... "
+			       "DST)");
+	return 0;
+}
+
+const struct cmd_parse cmd_cp_parse = {cp_options, 0, cp_check};
+
 struct progress {
 	struct gpuctl_ctx *ctx;
 	long long start;
@@ -77,110 +135,42 @@ static void show_progress(void *arg, const char *name, unsigned long long done,
 int cmd_cp(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct svc_reach_opts w = {0};
+	struct cp_opts o;
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct ssh_copy_opts co = {0};
 	struct ec2_instance_list found = {0};
 	struct ssh_session *s = NULL;
 	struct progress pr = {ctx, 0};
-	const char **args = xcalloc((size_t)argc, sizeof(*args));
-	const char **paths_of = xcalloc((size_t)argc, sizeof(*paths_of));
-	char *instance = NULL, *other = NULL;
-	size_t nargs = 0, k, nremote = 0;
-	int status = 1, i, r, upload;
+	const char *name;
+	int status = 1, r;
 
+	memset(&o, 0, sizeof(o));
 	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--")) {
-			for (i++; i < argc; i++)
-				args[nargs++] = argv[i];
-			break;
-		}
-		if (a[0] == '-' && a[1] && strcmp(a, "-")) {
-			if (!strcmp(a, "-r") || !strcmp(a, "-p") ||
-			    !strcmp(a, "-rp") || !strcmp(a, "-pr")) {
-				co.recursive |= strchr(a, 'r') != NULL;
-				co.preserve |= strchr(a, 'p') != NULL;
-				continue;
-			}
-			r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
-			if (!r)
-				r = cmd_global_option(ctx, argc, argv, &i,
-						      &err);
-			if (r < 0) {
-				status =
-				    cmd_usage_error("cp", "%s", err.message);
-				goto out;
-			}
-			if (!r) {
-				status = cmd_usage_error(
-				    "cp", "unknown option '%.100s'", a);
-				goto out;
-			}
-			continue;
-		}
-		args[nargs++] = a;
-	}
-	if (nargs < 2) {
-		status = cmd_usage_error("cp", "need SRC... and DST");
-		goto out;
-	}
-	/* one side remote, one instance */
-	for (k = 0; k < nargs; k++) {
-		char *inst = NULL;
-
-		if (!split_remote(args[k], &inst, &paths_of[k])) {
-			paths_of[k] = args[k];
-			continue;
-		}
-		nremote++;
-		if (instance && strcmp(instance, inst)) {
-			free(inst);
-			status = cmd_usage_error(
-			    "cp", "all remote paths must be on one "
-				  "instance");
-			goto out;
-		}
-		free(instance);
-		instance = inst;
-	}
-	upload = split_remote(args[nargs - 1], &other, &paths_of[nargs - 1]);
-	free(other);
-	if (!nremote || (upload && nremote != 1) ||
-	    (!upload && nremote != nargs - 1)) {
-		status = cmd_usage_error(
-		    "cp", "copy either to an instance (SRC... "
-			  "INSTANCE:PATH) or from one (INSTANCE:PATH... "
-			  "DST)");
-		goto out;
-	}
-	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
+	if (cmd_parse_options(ctx, argc, argv, &cmd_cp_parse, &o, &args, &err))
 		goto fail;
-	{
-		const char *name = instance;
-
-		if (svc_resolve_instances(&svc, *instance ? &name : NULL,
-					  *instance ? 1 : 0, &found, &err))
-			goto fail;
-	}
-	s = svc_ssh_connect(&svc, &found.items[0], &w, &err);
+	name = o.instance;
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
+	    svc_resolve_instances(&svc, *name ? &name : NULL, *name ? 1 : 0,
+				  &found, &err))
+		goto fail;
+	s = svc_ssh_connect(&svc, &found.items[0], &o.ssh, &err);
 	if (!s) {
 		cmd_report(&err, "cp");
 		status = 255;
 		goto out;
 	}
+	co.recursive = o.recursive;
+	co.preserve = o.preserve;
 	if (isatty(STDERR_FILENO) && !ctx->quiet) {
 		pr.start = svc_now_ms();
 		co.progress = show_progress;
 		co.progress_ctx = &pr;
 	}
-	r = upload ? ssh_upload(s, paths_of, nargs - 1, paths_of[nargs - 1],
-				&co, &err)
-		   : ssh_download(s, paths_of, nargs - 1, paths_of[nargs - 1],
-				  &co, &err);
+	r = o.upload
+		? ssh_upload(s, o.paths, o.n - 1, o.paths[o.n - 1], &co, &err)
+		: ssh_download(s, o.paths, o.n - 1, o.paths[o.n - 1], &co,
+			       &err);
 	cmd_progress_done(ctx);
 	if (r) {
 		status = cmd_report(&err, "cp");
@@ -191,12 +181,11 @@ int cmd_cp(int argc, char **argv, struct gpuctl_ctx *ctx)
 	status = 0;
 	goto out;
 fail:
-	status = cmd_report(&err, "cp");
+	status = cmd_report_parse(&err, "cp");
 out:
 	ssh_close(s);
-	free(instance);
-	free(args);
-	free(paths_of);
+	free(o.instance);
+	free(o.paths);
 	ec2_instance_list_release(&found);
 	svc_ctx_release(&svc);
 	err_clear(&err);

@@ -417,37 +417,24 @@ out:
 	return rc;
 }
 
+/* No CMD_NEEDS_EC2: a credentials failure is one of its checks. */
+const struct cmd_parse cmd_doctor_parse = {NULL, 0, cmd_check_instance};
+
 int cmd_doctor(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct checks c = {0};
-	const char *arg = NULL;
-	int i, r, status = 0;
+	struct cmd_args args;
+	int status = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1]) {
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-			if (r < 0) {
-				status = cmd_report(&err, NULL);
-				goto out;
-			}
-			if (r)
-				continue;
-			status = cmd_usage_error(
-			    "doctor", "unknown option '%.100s'", argv[i]);
-			goto out;
-		}
-		if (arg) {
-			status = cmd_usage_error(
-			    "doctor", "one INSTANCE at a time ('%.100s')",
-			    argv[i]);
-			goto out;
-		}
-		arg = argv[i];
+	if (cmd_parse_options(ctx, argc, argv, &cmd_doctor_parse, NULL, &args,
+			      &err)) {
+		status = cmd_report(&err, NULL);
+		goto out;
 	}
 	c.t = out_table_new(cols, sizeof(cols) / sizeof(*cols));
 	if (!check_account(ctx, &c))
-		check_instance(&c, arg);
+		check_instance(&c, args.argc ? args.argv[0] : NULL);
 	if (out_table_print(c.t, ctx->output, "checks", stdout))
 		status = 1;
 	else

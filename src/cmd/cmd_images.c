@@ -66,60 +66,73 @@ static void print_none(const char *pattern, const char *region)
 	buf_release(&b);
 }
 
+static void add_row(struct out_table *t, const struct ec2_image *im,
+		    enum out_format fmt, const char *region)
+{
+	if (fmt == OUT_JSON) {
+		const char *cells[] = {
+		    im->id,	     im->name,		im->owner_id,
+		    im->owner_alias, im->creation_date, region,
+		    im->description,
+		};
+
+		out_table_add(t, cells);
+	} else {
+		const char *cells[] = {
+		    im->id,
+		    im->name,
+		    im->owner_alias ? im->owner_alias : im->owner_id,
+		    im->creation_date,
+		    region,
+		};
+
+		out_table_add(t, cells);
+	}
+}
+
+struct images_opts {
+	const char *owner;
+};
+
+static const char *const owners[] = {"self", "amazon", "all", NULL};
+
+static const struct cmd_option images_options[] = {
+    CMD_OPT_CHOICE(0, "owner", struct images_opts, owner, owners),
+    CMD_OPT_END(),
+};
+
+/* Exactly one PATTERN. */
+static int images_check(void *opts, const struct cmd_args *args,
+			struct gpuctl_err *err)
+{
+	(void)opts;
+	if (!args->argc || !*args->argv[0])
+		return err_set(err, GPUCTL_ERR_USAGE, "missing the PATTERN");
+	return cmd_check_words(args, 1, "one PATTERN at a time", err);
+}
+
+const struct cmd_parse cmd_images_parse = {images_options, 0, images_check};
+
 int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct images_opts o = {"all"};
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct ec2_image_list l = {0};
 	struct out_table *t = NULL;
-	const char *pattern = NULL, *owner = "all";
+	const char *pattern;
 	size_t k;
-	int i, r, status = 0;
+	int status = 0;
 
 	memset(&svc, 0, sizeof(svc));
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--owner")) {
-			if (i + 1 >= argc) {
-				status = cmd_usage_error(
-				    "images", "option --owner needs a value");
-				goto out;
-			}
-			owner = argv[++i];
-		} else if (starts_with(a, "--owner=")) {
-			owner = a + strlen("--owner=");
-		} else if (a[0] == '-' && a[1]) {
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-			if (r < 0)
-				goto fail;
-			if (r)
-				continue;
-			status = cmd_usage_error("images",
-						 "unknown option '%.100s'", a);
-			goto out;
-		} else if (pattern) {
-			status = cmd_usage_error(
-			    "images", "one PATTERN at a time ('%.100s')", a);
-			goto out;
-		} else {
-			pattern = a;
-		}
-	}
-	if (!pattern || !*pattern) {
-		status = cmd_usage_error("images", "missing the PATTERN");
-		goto out;
-	}
-	if (strcmp(owner, "self") && strcmp(owner, "amazon") &&
-	    strcmp(owner, "all")) {
-		status = cmd_usage_error(
-		    "images",
-		    "--owner must be self, amazon or all, not '%.40s'", owner);
-		goto out;
-	}
+	if (cmd_parse_options(ctx, argc, argv, &cmd_images_parse, &o, &args,
+			      &err))
+		goto fail;
+	pattern = args.argv[0];
 	if (cmd_svc_init(ctx, CMD_SVC_EC2, &svc, &err))
 		goto fail;
-	if (svc_search_images(&svc, pattern, owner, &l, &err)) {
+	if (svc_search_images(&svc, pattern, o.owner, &l, &err)) {
 		status = cmd_report(&err, "images failed");
 		goto out;
 	}
@@ -128,35 +141,13 @@ int cmd_images(int argc, char **argv, struct gpuctl_ctx *ctx)
 		status = 1;
 		goto out;
 	}
-	if (ctx->output == OUT_JSON)
-		t = out_table_new(json_cols,
-				  sizeof(json_cols) / sizeof(*json_cols));
-	else
-		t = out_table_new(text_cols,
-				  sizeof(text_cols) / sizeof(*text_cols));
-	for (k = 0; k < l.n; k++) {
-		const struct ec2_image *im = &l.items[k];
-
-		if (ctx->output == OUT_JSON) {
-			const char *cells[] = {
-			    im->id,	     im->name,		im->owner_id,
-			    im->owner_alias, im->creation_date, ctx->cfg.region,
-			    im->description,
-			};
-
-			out_table_add(t, cells);
-		} else {
-			const char *cells[] = {
-			    im->id,
-			    im->name,
-			    im->owner_alias ? im->owner_alias : im->owner_id,
-			    im->creation_date,
-			    ctx->cfg.region,
-			};
-
-			out_table_add(t, cells);
-		}
-	}
+	t = ctx->output == OUT_JSON
+		? out_table_new(json_cols,
+				sizeof(json_cols) / sizeof(*json_cols))
+		: out_table_new(text_cols,
+				sizeof(text_cols) / sizeof(*text_cols));
+	for (k = 0; k < l.n; k++)
+		add_row(t, &l.items[k], ctx->output, ctx->cfg.region);
 	if (out_table_print(t, ctx->output, "images", stdout))
 		status = 1;
 	goto out;

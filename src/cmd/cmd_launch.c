@@ -68,146 +68,67 @@ const char cmd_launch_usage[] =
     "  gpuctl launch --ami 'Deep Learning AMI GPU PyTorch*' --type "
     "g4dn.xlarge --spot\n";
 
+/* Most options go straight into the services' struct. */
 struct launch_opts {
-	const char *ami;
-	const char *type;
-	const char *name;
-	long count;
-	const char *key;
-	const char *key_type;
-	long volume_size;
-	int volume_size_given;
-	int spot;
-	const char *allow;
-	const char *subnet;
+	struct svc_launch_opts so; /* volume_size 0: not given */
 	const char *user_data_file;
 	const char *wait;
 	int test;
 	long timeout_s;
-	const char *user;
-	int accept_new_hostkey;
+	struct svc_reach_opts ssh; /* -l, --accept-new-hostkey (no -i) */
+	struct buf user_data;	   /* read by launch_check() */
 };
 
-static const char *const value_opts[] = {
-    "--ami",	  "--type",	   "--name",  "--count",  "--key",
-    "--key-type", "--volume-size", "--allow", "--subnet", "--user-data",
-    "--wait",	  "--timeout",	   "-l",
+static const char *const key_types[] = {"ed25519", "rsa", NULL};
+static const char *const waits[] = {"none", "running", "ssh", NULL};
+
+static const struct cmd_option launch_options[] = {
+    CMD_OPT_STRING(0, "ami", struct launch_opts, so.ami),
+    CMD_OPT_STRING(0, "type", struct launch_opts, so.type),
+    CMD_OPT_STRING(0, "name", struct launch_opts, so.name),
+    CMD_OPT_LONG(0, "count", struct launch_opts, so.count, 1, 100),
+    CMD_OPT_STRING(0, "key", struct launch_opts, so.key),
+    CMD_OPT_CHOICE(0, "key-type", struct launch_opts, so.key_type, key_types),
+    CMD_OPT_LONG(0, "volume-size", struct launch_opts, so.volume_size, 1,
+		 16384),
+    CMD_OPT_FLAG(0, "spot", struct launch_opts, so.spot),
+    CMD_OPT_STRING(0, "allow", struct launch_opts, so.allow),
+    CMD_OPT_STRING(0, "subnet", struct launch_opts, so.subnet),
+    CMD_OPT_STRING(0, "user-data", struct launch_opts, user_data_file),
+    CMD_OPT_CHOICE(0, "wait", struct launch_opts, wait, waits),
+    CMD_OPT_FLAG(0, "test", struct launch_opts, test),
+    CMD_OPT_LONG(0, "timeout", struct launch_opts, timeout_s, 1, 86400),
+    CMD_OPT_SSH_GROUP(struct launch_opts, ssh),
+    CMD_OPT_END(),
 };
 
-static int set_value(struct launch_opts *o, const char *opt, const char *v,
-		     struct gpuctl_err *err)
+/*
+ * The required options and what goes together; then the user data, read
+ * here so that a file EC2 would refuse is a usage error before any
+ * credentials are looked for.
+ */
+static int launch_check(void *opts, const struct cmd_args *args,
+			struct gpuctl_err *err)
 {
-	if (!strcmp(opt, "--ami"))
-		o->ami = v;
-	else if (!strcmp(opt, "--type"))
-		o->type = v;
-	else if (!strcmp(opt, "--name"))
-		o->name = v;
-	else if (!strcmp(opt, "--count")) {
-		if (parse_long(v, 1, 100, &o->count))
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "--count must be 1 to 100, not "
-				       "'%.40s'",
-				       v);
-	} else if (!strcmp(opt, "--key"))
-		o->key = v;
-	else if (!strcmp(opt, "--key-type")) {
-		if (strcmp(v, "ed25519") && strcmp(v, "rsa"))
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "--key-type must be ed25519 or rsa");
-		o->key_type = v;
-	} else if (!strcmp(opt, "--volume-size")) {
-		if (parse_long(v, 1, 16384, &o->volume_size))
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "--volume-size must be 1 to 16384 "
-				       "(GiB), not '%.40s'",
-				       v);
-		o->volume_size_given = 1;
-	} else if (!strcmp(opt, "--allow"))
-		o->allow = v;
-	else if (!strcmp(opt, "--subnet"))
-		o->subnet = v;
-	else if (!strcmp(opt, "--user-data"))
-		o->user_data_file = v;
-	else if (!strcmp(opt, "--wait")) {
-		if (strcmp(v, "none") && strcmp(v, "running") &&
-		    strcmp(v, "ssh"))
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "--wait must be none, running or ssh");
-		o->wait = v;
-	} else if (!strcmp(opt, "--timeout")) {
-		if (parse_long(v, 1, 86400, &o->timeout_s))
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "--timeout must be 1 to 86400 "
-				       "(seconds)");
-	} else if (!strcmp(opt, "-l"))
-		o->user = v;
-	return 0;
-}
+	struct launch_opts *o = opts;
 
-static int parse_args(int argc, char **argv, struct gpuctl_ctx *ctx,
-		      struct launch_opts *o, struct gpuctl_err *err)
-{
-	int i;
-	size_t k;
-
-	o->count = 1;
-	o->key_type = "ed25519";
-	o->volume_size = 16;
-	o->wait = "ssh";
-	o->timeout_s = 600;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int r;
-
-		if (!strcmp(a, "--spot")) {
-			o->spot = 1;
-			continue;
-		}
-		if (!strcmp(a, "--test")) {
-			o->test = 1;
-			continue;
-		}
-		if (!strcmp(a, "--accept-new-hostkey")) {
-			o->accept_new_hostkey = 1;
-			continue;
-		}
-		for (k = 0; k < sizeof(value_opts) / sizeof(*value_opts); k++) {
-			size_t n = strlen(value_opts[k]);
-
-			if (strncmp(a, value_opts[k], n) ||
-			    (a[n] && a[n] != '='))
-				continue;
-			if (a[n] == '=') {
-				if (set_value(o, value_opts[k], a + n + 1, err))
-					return -1;
-			} else if (i + 1 >= argc) {
-				return err_set(err, GPUCTL_ERR_USAGE,
-					       "option %s needs a value",
-					       value_opts[k]);
-			} else if (set_value(o, value_opts[k], argv[++i],
-					     err)) {
-				return -1;
-			}
-			break;
-		}
-		if (k < sizeof(value_opts) / sizeof(*value_opts))
-			continue;
-		r = cmd_global_option(ctx, argc, argv, &i, err);
-		if (r < 0)
-			return -1;
-		if (!r)
-			return err_set(err, GPUCTL_ERR_USAGE,
-				       "unexpected argument '%.100s'", a);
-	}
-	if (!o->ami || !o->type)
+	if (cmd_check_no_words(opts, args, err))
+		return -1;
+	if (!o->so.ami || !o->so.type)
 		return err_set(err, GPUCTL_ERR_USAGE,
-			       "--ami and --type are required");
+			       "options '--ami' and '--type' are required");
+	if (o->ssh.key_path)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "option '-i' does not go with launch: it logs "
+			       "in with the key pair's key (see --key)");
 	if (o->test && strcmp(o->wait, "ssh"))
 		return err_set(err, GPUCTL_ERR_USAGE,
-			       "--test needs --wait ssh (the default)");
-	return 0;
+			       "option '--test' needs --wait ssh (the "
+			       "default)");
+	return svc_read_user_data(o->user_data_file, &o->user_data, err);
 }
+
+const struct cmd_parse cmd_launch_parse = {launch_options, 0, launch_check};
 
 static const struct out_column launch_cols[] = {
     {"INSTANCE", "instanceId", 0}, {"NAME", "name", 0},
@@ -249,7 +170,7 @@ static int print_result(struct gpuctl_ctx *ctx, const struct launch_opts *o,
 		cells[3] = x->state_name;
 		cells[4] = x->public_ip;
 		cells[5] = x->public_dns;
-		cells[6] = o->user ? o->user : svc_login_user(l->image);
+		cells[6] = o->ssh.user ? o->ssh.user : svc_login_user(l->image);
 		cells[7] = l->key.path;
 		out_table_add(t, cells);
 	}
@@ -267,7 +188,7 @@ static int test_all(struct gpuctl_ctx *ctx, struct svc_ctx *svc,
 	int status = 0, r;
 
 	w.image = l->image;
-	w.user = o->user;
+	w.user = o->ssh.user;
 	w.key_path = l->key.path;
 	for (i = 0; i < l->instances.n; i++) {
 		r = cmd_gputest(ctx, svc, &l->instances.items[i], &w, "test",
@@ -289,41 +210,37 @@ int cmd_launch(int argc, char **argv, struct gpuctl_ctx *ctx)
 	};
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct launch_opts o;
-	struct svc_launch_opts so = {0};
+	struct cmd_args args;
 	struct svc_launch l;
 	struct svc_ctx svc;
-	struct buf user_data = BUF_INIT;
 	int status;
 
 	memset(&o, 0, sizeof(o));
 	memset(&l, 0, sizeof(l));
 	memset(&svc, 0, sizeof(svc));
-	if (parse_args(argc, argv, ctx, &o, &err)) {
-		status = cmd_usage_error("launch", "%s", err.message);
+	o.so.count = 1;
+	o.so.key_type = "ed25519";
+	o.wait = "ssh";
+	o.timeout_s = 600;
+	buf_init(&o.user_data);
+	if (cmd_parse_options(ctx, argc, argv, &cmd_launch_parse, &o, &args,
+			      &err)) {
+		status = cmd_report_parse(&err, what[SVC_LAUNCH_AT_PREPARE]);
 		goto out;
 	}
-	so.deadline_ms = svc_now_ms() + o.timeout_s * 1000;
-	if (svc_read_user_data(o.user_data_file, &user_data, &err) ||
-	    cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
+	o.so.deadline_ms = svc_now_ms() + o.timeout_s * 1000;
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
 		goto fail;
-	so.ami = o.ami;
-	so.type = o.type;
-	so.name = o.name;
-	so.count = o.count;
-	so.key = o.key;
-	so.key_type = o.key_type;
-	so.volume_size = o.volume_size;
-	so.volume_size_given = o.volume_size_given;
-	so.spot = o.spot;
-	so.allow = o.allow;
-	so.subnet = o.subnet;
-	so.user_data = &user_data;
-	so.wait = !strcmp(o.wait, "none")      ? SVC_LAUNCH_WAIT_NONE
-		  : !strcmp(o.wait, "running") ? SVC_LAUNCH_WAIT_RUNNING
-					       : SVC_LAUNCH_WAIT_SSH;
-	so.user = o.user;
-	so.accept_new_hostkey = o.accept_new_hostkey;
-	if (svc_launch(&svc, &so, &l, &err))
+	o.so.volume_size_given = o.so.volume_size != 0;
+	if (!o.so.volume_size_given)
+		o.so.volume_size = 16;
+	o.so.user_data = &o.user_data;
+	o.so.wait = !strcmp(o.wait, "none")	 ? SVC_LAUNCH_WAIT_NONE
+		    : !strcmp(o.wait, "running") ? SVC_LAUNCH_WAIT_RUNNING
+						 : SVC_LAUNCH_WAIT_SSH;
+	o.so.user = o.ssh.user;
+	o.so.accept_new_hostkey = o.ssh.accept_new_hostkey;
+	if (svc_launch(&svc, &o.so, &l, &err))
 		goto fail;
 	status = print_result(ctx, &o, &l) ? 1 : 0;
 	if (!status && o.test)
@@ -338,7 +255,7 @@ fail:
 			l.instances.items[0].id);
 out:
 	err_clear(&err);
-	buf_release(&user_data);
+	buf_release(&o.user_data);
 	svc_launch_release(&l);
 	svc_ctx_release(&svc);
 	return status;

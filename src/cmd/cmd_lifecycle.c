@@ -95,16 +95,57 @@ const char cmd_terminate_usage[] =
     "  gpuctl terminate my-gpu-box --snapshot --yes\n"
     "  gpuctl --output json terminate --yes --wait i-0123456789abcdef0\n";
 
-struct lc_opts {
-	enum svc_lifecycle_action action;
-	const char *cmd;
-	const char **args;
-	size_t nargs;
+/* --wait and --timeout: every one of the three. */
+struct lc_wait {
 	int wait;
-	int yes;
-	int snapshot;
 	long timeout_s;
 };
+
+struct lc_opts {
+	struct lc_wait w;
+	int yes;      /* terminate only */
+	int snapshot; /* terminate only */
+};
+
+static const struct cmd_option wait_options[] = {
+    CMD_OPT_FLAG(0, "wait", struct lc_wait, wait),
+    CMD_OPT_LONG(0, "timeout", struct lc_wait, timeout_s, 1, 7 * 86400),
+    CMD_OPT_END(),
+};
+
+/* stop and start */
+static const struct cmd_option lc_options[] = {
+    CMD_OPT_INCLUDE(struct lc_opts, w, struct lc_wait, wait_options),
+    CMD_OPT_END(),
+};
+
+static const struct cmd_option terminate_options[] = {
+    CMD_OPT_FLAG('y', "yes", struct lc_opts, yes),
+    CMD_OPT_FLAG(0, "snapshot", struct lc_opts, snapshot),
+    CMD_OPT_INCLUDE(struct lc_opts, w, struct lc_wait, wait_options),
+    CMD_OPT_END(),
+};
+
+/* Off a terminal, terminate asks for --yes instead of a question. */
+static int terminate_check(void *opts, const struct cmd_args *args,
+			   struct gpuctl_err *err)
+{
+	const struct lc_opts *o = opts;
+
+	(void)args;
+	if (o->yes || isatty(STDIN_FILENO))
+		return 0;
+	err_set(err, GPUCTL_ERR_USAGE,
+		"refusing to terminate without confirmation: stdin is not a "
+		"terminal");
+	err_hint(err, "pass --yes to terminate without being asked");
+	return -1;
+}
+
+const struct cmd_parse cmd_stop_parse = {lc_options, 0, NULL};
+const struct cmd_parse cmd_start_parse = {lc_options, 0, NULL};
+const struct cmd_parse cmd_terminate_parse = {terminate_options, 0,
+					      terminate_check};
 
 /* The instance's Name tag made safe for a terminal, or "". */
 static void add_name(struct buf *b, const struct ec2_instance *i)
@@ -257,56 +298,15 @@ static int print_result(struct gpuctl_ctx *ctx,
 	return rc;
 }
 
-static int parse_options(int argc, char **argv, struct gpuctl_ctx *ctx,
-			 struct lc_opts *o, struct gpuctl_err *err)
-{
-	int i, r;
-
-	o->args = xcalloc((size_t)argc, sizeof(*o->args));
-	o->timeout_s = 600;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-
-		if (!strcmp(a, "--wait")) {
-			o->wait = 1;
-		} else if (o->action == SVC_TERMINATE && !strcmp(a, "--yes")) {
-			o->yes = 1;
-		} else if (o->action == SVC_TERMINATE && !strcmp(a, "-y")) {
-			o->yes = 1;
-		} else if (o->action == SVC_TERMINATE &&
-			   !strcmp(a, "--snapshot")) {
-			o->snapshot = 1;
-		} else if (!strcmp(a, "--timeout") ||
-			   starts_with(a, "--timeout=")) {
-			if (a[9] == '=')
-				v = a + 10;
-			else if (i + 1 < argc)
-				v = argv[++i];
-			if (!v || parse_long(v, 1, 7 * 86400, &o->timeout_s))
-				return cmd_usage_error(
-				    o->cmd,
-				    "--timeout needs a number of seconds "
-				    "(1 to 604800)");
-		} else if (a[0] == '-' && a[1]) {
-			r = cmd_global_option(ctx, argc, argv, &i, err);
-			if (r < 0)
-				return cmd_report(err, NULL);
-			if (!r)
-				return cmd_usage_error(
-				    o->cmd, "unknown option '%.100s'", a);
-		} else {
-			o->args[o->nargs++] = a;
-		}
-	}
-	return 0;
-}
-
 static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 		     enum svc_lifecycle_action action)
 {
 	static const char *const names[] = {"stop", "start", "terminate"};
+	static const struct cmd_parse *const parse[] = {
+	    &cmd_stop_parse, &cmd_start_parse, &cmd_terminate_parse};
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct lc_opts o = {0};
+	struct lc_opts o = {{0, 600}, 0, 0};
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct ec2_instance_list l = {0}, final = {0};
 	struct ec2_state_change_list ch = {0};
@@ -315,27 +315,15 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 	int waited = 0, status = 0;
 
 	memset(&svc, 0, sizeof(svc));
-
-	o.action = action;
-	o.cmd = names[action];
-	buf_addf(&what, "%s failed", o.cmd);
-	status = parse_options(argc, argv, ctx, &o, &err);
-	if (status)
-		goto out;
-	if (action == SVC_TERMINATE && !o.yes && !isatty(STDIN_FILENO)) {
-		fprintf(stderr, "gpuctl: terminate: refusing to terminate "
-				"without confirmation: stdin is not a "
-				"terminal\n"
-				"hint: pass --yes to terminate without being "
-				"asked\n");
-		status = 2;
-		goto out;
-	}
-	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err)) {
+	buf_addf(&what, "%s failed", names[action]);
+	if (cmd_parse_options(ctx, argc, argv, parse[action], &o, &args,
+			      &err) ||
+	    cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err)) {
 		status = cmd_report(&err, NULL);
 		goto out;
 	}
-	if (svc_resolve_instances(&svc, o.args, o.nargs, &l, &err)) {
+	if (svc_resolve_instances(&svc, (const char *const *)args.argv,
+				  (size_t)args.argc, &l, &err)) {
 		status = cmd_report(&err, what.data);
 		goto out;
 	}
@@ -347,7 +335,7 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 		goto out;
 	}
 	if (action == SVC_TERMINATE && o.snapshot &&
-	    svc_snapshot_instances(&svc, &l, o.timeout_s * 1000, &snaps,
+	    svc_snapshot_instances(&svc, &l, o.w.timeout_s * 1000, &snaps,
 				   &err)) {
 		status = cmd_report(&err, "terminate --snapshot failed");
 		report_left(&l, &snaps);
@@ -359,14 +347,14 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 			report_left(&l, &snaps);
 		goto out;
 	}
-	if (o.wait) {
+	if (o.w.wait) {
 		waited = 1;
-		if (svc_wait_state(&svc, action, &l, o.timeout_s * 1000, &final,
-				   &err)) {
+		if (svc_wait_state(&svc, action, &l, o.w.timeout_s * 1000,
+				   &final, &err)) {
 			/* what was done is done: say so, then the error */
 			print_result(ctx, &ch, NULL, &snaps);
 			buf_reset(&what);
-			buf_addf(&what, "%s --wait failed", o.cmd);
+			buf_addf(&what, "%s --wait failed", names[action]);
 			status = cmd_report(&err, what.data);
 			goto out;
 		}
@@ -375,7 +363,6 @@ static int lifecycle(int argc, char **argv, struct gpuctl_ctx *ctx,
 		status = 1;
 out:
 	cmd_progress_done(ctx);
-	free(o.args);
 	svc_ctx_release(&svc);
 	svc_snapshot_list_release(&snaps);
 	ec2_state_change_list_release(&ch);

@@ -40,9 +40,10 @@ const char cmd_list_usage[] =
     "\"uptimeSeconds\"}]}.\n";
 
 static const char *const known_states[] = {
-    "pending", "running", "stopping", "stopped", "shutting-down", "terminated",
+    "pending",	     "running",	   "stopping", "stopped",
+    "shutting-down", "terminated", NULL,
 };
-#define NSTATES (sizeof(known_states) / sizeof(*known_states))
+#define NSTATES (sizeof(known_states) / sizeof(*known_states) - 1)
 
 static const struct out_column text_cols[] = {
     {"ID", "instanceId", 0},
@@ -65,28 +66,40 @@ static const struct out_column json_cols[] = {
     {"UPTIME", "uptimeSeconds", 1},
 };
 
-/* Adds the states of a comma list to want[]; -1 on an unknown one. */
-static int add_states(const char *list, int *want, const char **bad)
+struct list_opts {
+	int all;
+	int want[NSTATES]; /* --state: each state asked for */
+};
+
+/* --state S[,S...], repeatable: the states into want[]. */
+static int state_cb(const struct cmd_option *opt, void *field, const char *v,
+		    struct gpuctl_err *err)
 {
-	const char *p = list;
+	int *want = field;
+	const char *p = v;
 
 	for (;;) {
-		size_t n = strcspn(p, ","), k;
+		size_t n = strcspn(p, ",");
+		char *one = xstrndup(p, n);
+		int k = cmd_opt_choice(opt, known_states, one, err);
 
-		for (k = 0; k < NSTATES; k++)
-			if (strlen(known_states[k]) == n &&
-			    !strncmp(known_states[k], p, n))
-				break;
-		if (k == NSTATES) {
-			*bad = p;
+		free(one);
+		if (k < 0)
 			return -1;
-		}
 		want[k] = 1;
 		if (!p[n])
 			return 0;
 		p += n + 1;
 	}
 }
+
+static const struct cmd_option list_options[] = {
+    CMD_OPT_FLAG(0, "all", struct list_opts, all),
+    CMD_OPT_CALLBACK(0, "state", struct list_opts, want, state_cb, 0),
+    CMD_OPT_END(),
+};
+
+const struct cmd_parse cmd_list_parse = {list_options, 0, cmd_check_no_words};
 
 static void add_row(struct out_table *t, const struct ec2_instance *i,
 		    enum out_format fmt, long long now)
@@ -137,70 +150,29 @@ static void add_row(struct out_table *t, const struct ec2_instance *i,
 int cmd_list(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct list_opts o = {0};
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct ec2_instance_list l = {0};
 	const char *states[NSTATES];
 	struct out_table *t = NULL;
-	int want[NSTATES] = {0}, any_state = 0, all = 0, i, r, status = 0;
+	int any_state = 0, status = 0;
 	size_t k, nstates = 0;
 
 	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL, *bad = NULL;
-
-		if (!strcmp(a, "--all")) {
-			all = 1;
-			continue;
-		}
-		if (!strcmp(a, "--state")) {
-			if (i + 1 >= argc) {
-				status = cmd_usage_error(
-				    "list", "option --state needs a value");
-				goto out;
-			}
-			v = argv[++i];
-		} else if (starts_with(a, "--state=")) {
-			v = a + strlen("--state=");
-		}
-		if (v) {
-			if (add_states(v, want, &bad)) {
-				status =
-				    cmd_usage_error("list",
-						    "'%.40s' is not an "
-						    "instance state (pending, "
-						    "running, stopping, "
-						    "stopped, shutting-down, "
-						    "terminated)",
-						    bad);
-				goto out;
-			}
-			any_state = 1;
-			continue;
-		}
-		if (a[0] == '-') {
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-			if (r < 0)
-				goto fail;
-			if (r)
-				continue;
-			status = cmd_usage_error("list",
-						 "unknown option '%.100s'", a);
-			goto out;
-		}
-		status =
-		    cmd_usage_error("list", "unexpected argument '%.100s'", a);
-		goto out;
-	}
-
+	if (cmd_parse_options(ctx, argc, argv, &cmd_list_parse, &o, &args,
+			      &err))
+		goto fail;
+	for (k = 0; k < NSTATES; k++)
+		any_state |= o.want[k];
 	/* terminated instances only when asked for by name */
 	for (k = 0; k < NSTATES; k++)
-		if (any_state ? want[k]
+		if (any_state ? o.want[k]
 			      : strcmp(known_states[k], "terminated") != 0)
 			states[nstates++] = known_states[k];
 	if (cmd_svc_init(ctx, CMD_SVC_EC2, &svc, &err))
 		goto fail;
-	if (svc_list_instances(&svc, all, states, nstates, &l, &err)) {
+	if (svc_list_instances(&svc, o.all, states, nstates, &l, &err)) {
 		status = cmd_report(&err, "list failed");
 		goto out;
 	}

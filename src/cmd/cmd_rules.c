@@ -225,19 +225,18 @@ static int list(struct gpuctl_ctx *ctx, const struct ec2_instance *inst,
 	return rc;
 }
 
-/* add|remove in|out PROTO PORTS CIDR from args into r; 0 or exit status. */
-static int parse_rule(const char **args, struct rule_spec *r)
+/* add|remove in|out PROTO PORTS CIDR from args into r; 0 or -1. */
+static int parse_rule(char **args, struct rule_spec *r, struct gpuctl_err *err)
 {
 	struct buf why = BUF_INIT;
 	const char *msg = NULL;
-	int status = 0;
+	int rc = 0;
 
 	r->add = !strcmp(args[0], "add");
 	if (strcmp(args[1], "in") && strcmp(args[1], "out"))
-		return cmd_usage_error("rules",
-				       "direction must be in or out, not "
-				       "'%.40s'",
-				       args[1]);
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "direction must be in or out, not '%.40s'",
+			       args[1]);
 	r->r.egress = !strcmp(args[1], "out");
 	if (!strcmp(args[2], "tcp") || !strcmp(args[2], "udp") ||
 	    !strcmp(args[2], "icmp"))
@@ -245,142 +244,129 @@ static int parse_rule(const char **args, struct rule_spec *r)
 	else if (!strcmp(args[2], "all") || !strcmp(args[2], "-1"))
 		r->r.protocol = "-1";
 	else
-		return cmd_usage_error(
-		    "rules",
-		    "PROTO must be tcp, udp, icmp or all, not "
-		    "'%.40s'",
-		    args[2]);
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "PROTO must be tcp, udp, icmp or all, not "
+			       "'%.40s'",
+			       args[2]);
 	if (parse_ports(r->r.protocol, args[3], &r->r.from_port, &r->r.to_port,
 			&msg))
-		return cmd_usage_error("rules", "%s ('%.40s')", msg, args[3]);
+		return err_set(err, GPUCTL_ERR_USAGE, "%s ('%.40s')", msg,
+			       args[3]);
 	r->prefix = svc_cidr_canonical(args[4], r->cidr, sizeof(r->cidr), &why);
 	r->r.cidr = r->cidr;
 	if (r->prefix < 0)
-		status = cmd_usage_error("rules", "%s", why.data);
+		rc = err_set(err, GPUCTL_ERR_USAGE, "%s", why.data);
 	buf_release(&why);
-	return status;
+	return rc;
 }
+
+struct rules_opts {
+	const char *desc;
+	int allow_world;
+	/* worked out by rules_check() */
+	int changing;
+	const char *inst;
+	struct rule_spec r;
+};
+
+static const struct cmd_option rules_options[] = {
+    CMD_OPT_STRING(0, "description", struct rules_opts, desc),
+    CMD_OPT_FLAG(0, "allow-world", struct rules_opts, allow_world),
+    CMD_OPT_END(),
+};
+
+/* add|remove in|out PROTO PORTS CIDR [INSTANCE]: the rule, its options. */
+static int check_change(struct rules_opts *o, const struct cmd_args *args,
+			struct gpuctl_err *err)
+{
+	struct rule_spec *r = &o->r;
+
+	if (args->argc < 5 || args->argc > 6)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "%s needs in|out PROTO PORTS CIDR [INSTANCE]",
+			       args->argv[0]);
+	if (parse_rule(args->argv, r, err))
+		return -1;
+	if (args->argc == 6)
+		o->inst = args->argv[5];
+	if (o->desc && !r->add)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "option '--description' goes with add only");
+	if (o->desc && strlen(o->desc) > 255)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "the description is longer than 255 "
+			       "characters");
+	r->r.description = o->desc;
+	if (r->add && !o->allow_world &&
+	    svc_rule_opens_ssh_to_world(r->r.egress, r->r.protocol,
+					r->r.from_port, r->r.to_port,
+					r->prefix)) {
+		err_set(err, GPUCTL_ERR_USAGE,
+			"refusing to open port 22 to the whole internet (%s)",
+			r->cidr);
+		err_hint(err, "allow only your address (gpuctl rules add in "
+			      "tcp 22 YOUR.IP/32), or pass --allow-world if "
+			      "you really mean it");
+		return -1;
+	}
+	return 0;
+}
+
+static int rules_check(void *opts, const struct cmd_args *args,
+		       struct gpuctl_err *err)
+{
+	struct rules_opts *o = opts;
+
+	o->changing = args->argc && (!strcmp(args->argv[0], "add") ||
+				     !strcmp(args->argv[0], "remove"));
+	if (o->changing)
+		return check_change(o, args, err);
+	if (cmd_check_instance(opts, args, err))
+		return -1;
+	if (o->desc || o->allow_world)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "options '--description' and '--allow-world' "
+			       "go with add");
+	o->inst = args->argc ? args->argv[0] : NULL;
+	return 0;
+}
+
+const struct cmd_parse cmd_rules_parse = {rules_options, 0, rules_check};
 
 int cmd_rules(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct rules_opts o;
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct ec2_instance_list l = {0};
 	struct ec2_security_group_list gl = {0};
-	struct rule_spec r;
-	const char **args = xcalloc((size_t)argc, sizeof(*args));
-	const char *inst = NULL, *desc = NULL;
-	size_t nargs = 0;
-	int i, k, allow_world = 0, changing, status = 0;
+	const struct rule_spec *r = &o.r;
+	int status = 0;
 
+	memset(&o, 0, sizeof(o));
 	memset(&svc, 0, sizeof(svc));
-	memset(&r, 0, sizeof(r));
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--description")) {
-			if (i + 1 >= argc) {
-				status = cmd_usage_error(
-				    "rules", "option --description needs a "
-					     "value");
-				goto out;
-			}
-			desc = argv[++i];
-		} else if (starts_with(a, "--description=")) {
-			desc = a + strlen("--description=");
-		} else if (!strcmp(a, "--allow-world")) {
-			allow_world = 1;
-		} else if (a[0] == '-' && a[1]) {
-			k = cmd_global_option(ctx, argc, argv, &i, &err);
-			if (k < 0)
-				goto fail;
-			if (k)
-				continue;
-			status = cmd_usage_error("rules",
-						 "unknown option '%.100s'", a);
-			goto out;
-		} else {
-			args[nargs++] = a;
-		}
-	}
-	changing =
-	    nargs && (!strcmp(args[0], "add") || !strcmp(args[0], "remove"));
-	if (changing) {
-		if (nargs < 5 || nargs > 6) {
-			status =
-			    cmd_usage_error("rules",
-					    "%s needs in|out PROTO PORTS CIDR "
-					    "[INSTANCE]",
-					    args[0]);
-			goto out;
-		}
-		status = parse_rule(args, &r);
-		if (status)
-			goto out;
-		if (nargs == 6)
-			inst = args[5];
-		if (desc && !r.add) {
-			status = cmd_usage_error(
-			    "rules", "--description goes with add only");
-			goto out;
-		}
-		if (desc && strlen(desc) > 255) {
-			status = cmd_usage_error(
-			    "rules", "the description is longer than 255 "
-				     "characters");
-			goto out;
-		}
-		r.r.description = desc;
-		if (r.add &&
-		    svc_rule_opens_ssh_to_world(r.r.egress, r.r.protocol,
-						r.r.from_port, r.r.to_port,
-						r.prefix) &&
-		    !allow_world) {
-			fprintf(stderr,
-				"gpuctl: rules: refusing to open port 22 to "
-				"the whole internet (%s)\n"
-				"hint: allow only your address (gpuctl rules "
-				"add in tcp 22 YOUR.IP/32), or pass "
-				"--allow-world if you really mean it\n",
-				r.cidr);
-			status = 2;
-			goto out;
-		}
-	} else {
-		if (nargs > 1) {
-			status = cmd_usage_error(
-			    "rules", "unexpected argument '%.100s'", args[1]);
-			goto out;
-		}
-		if (desc || allow_world) {
-			status = cmd_usage_error(
-			    "rules", "--description and --allow-world go "
-				     "with add");
-			goto out;
-		}
-		inst = nargs ? args[0] : NULL;
-	}
-	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
-		goto fail;
-	if (svc_resolve_instances(&svc, &inst, inst ? 1 : 0, &l, &err) ||
-	    svc_instance_groups(&svc, &l.items[0], &gl, &err) ||
-	    (changing ? change(ctx, &svc, &l.items[0], &gl, &r, &err)
-		      : list(ctx, &l.items[0], &gl, &err))) {
-		status = cmd_report(&err, changing ? (r.add ? "rules add failed"
-							    : "rules remove "
-							      "failed")
-						   : "rules failed");
+	if (cmd_parse_options(ctx, argc, argv, &cmd_rules_parse, &o, &args,
+			      &err) ||
+	    cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err)) {
+		status = cmd_report(&err, NULL);
 		goto out;
 	}
-	goto out;
-fail:
-	status = cmd_report(&err, NULL);
+	if (svc_resolve_instances(&svc, &o.inst, o.inst ? 1 : 0, &l, &err) ||
+	    svc_instance_groups(&svc, &l.items[0], &gl, &err) ||
+	    (o.changing ? change(ctx, &svc, &l.items[0], &gl, &o.r, &err)
+			: list(ctx, &l.items[0], &gl, &err))) {
+		status =
+		    cmd_report(&err, o.changing ? (r->add ? "rules add failed"
+							  : "rules remove "
+							    "failed")
+						: "rules failed");
+		goto out;
+	}
 out:
 	svc_ctx_release(&svc);
 	ec2_security_group_list_release(&gl);
 	ec2_instance_list_release(&l);
-	free(args);
 	err_clear(&err);
 	return status;
 }

@@ -217,35 +217,22 @@ out:
 	return rc;
 }
 
+const struct cmd_parse cmd_show_parse = {NULL, 0, cmd_check_instance};
+
 int cmd_show(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct ec2_instance_list l = {0};
 	struct svc_ctx svc;
-	const char *arg = NULL;
-	int i, r, status = 0;
+	struct cmd_args args;
+	const char *arg;
+	int status = 0;
 
 	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1]) {
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-			if (r < 0)
-				goto fail;
-			if (r)
-				continue;
-			status = cmd_usage_error(
-			    "show", "unknown option '%.100s'", argv[i]);
-			goto out;
-		}
-		if (arg) {
-			status = cmd_usage_error(
-			    "show", "one INSTANCE at a time ('%.100s')",
-			    argv[i]);
-			goto out;
-		}
-		arg = argv[i];
-	}
+	if (cmd_parse_options(ctx, argc, argv, &cmd_show_parse, NULL, &args,
+			      &err))
+		goto fail;
+	arg = args.argc ? args.argv[0] : NULL;
 	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err))
 		goto fail;
 	if (svc_resolve_instances(&svc, &arg, arg ? 1 : 0, &l, &err) ||

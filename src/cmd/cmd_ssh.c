@@ -61,129 +61,134 @@ static char *join_command(int argc, char **argv)
 	return buf_detach(&b, NULL);
 }
 
-int cmd_ssh(int argc, char **argv, struct gpuctl_ctx *ctx)
+/* The -L and -R forwards, in command-line order. */
+struct forwards {
+	struct ssh_forward *items;
+	size_t n;
+};
+
+struct ssh_opts {
+	struct svc_reach_opts ssh;
+	int pty;	/* -t */
+	int no_command; /* -N */
+	struct forwards fw;
+};
+
+/* -L SPEC and -R SPEC, both into one list. */
+static int forward_cb(const struct cmd_option *opt, void *field, const char *v,
+		      struct gpuctl_err *err)
 {
-	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct svc_reach_opts w = {0};
-	struct svc_ctx svc;
-	struct ssh_forward *fw = NULL;
-	struct ec2_instance_list found = {0};
-	struct ssh_session *s = NULL;
+	struct forwards *l = field;
+
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	memset(&l->items[l->n], 0, sizeof(*l->items));
+	if (ssh_forward_parse(v, opt->short_name == 'R', &l->items[l->n], err))
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static const struct cmd_option ssh_options[] = {
+    CMD_OPT_SSH_GROUP(struct ssh_opts, ssh),
+    CMD_OPT_FLAG('t', NULL, struct ssh_opts, pty),
+    CMD_OPT_FLAG('N', NULL, struct ssh_opts, no_command),
+    CMD_OPT_CALLBACK('L', NULL, struct ssh_opts, fw, forward_cb, 0),
+    CMD_OPT_CALLBACK('R', NULL, struct ssh_opts, fw, forward_cb, 0),
+    CMD_OPT_END(),
+};
+
+/* The words after "--", or none. */
+static int has_command(const struct cmd_args *args)
+{
+	return args->dashdash >= 0 && args->dashdash < args->argc;
+}
+
+/* [INSTANCE] before "--", the command after it. */
+static int ssh_check(void *opts, const struct cmd_args *args,
+		     struct gpuctl_err *err)
+{
+	const struct ssh_opts *o = opts;
+	struct cmd_args before = *args;
+
+	if (args->dashdash >= 0)
+		before.argc = args->dashdash;
+	if (cmd_check_words(&before, 1, "put -- before the command", err))
+		return -1;
+	if (o->no_command && has_command(args))
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "option '-N' takes no command");
+	if (o->no_command && !o->fw.n)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "option '-N' needs -L or -R");
+	return 0;
+}
+
+const struct cmd_parse cmd_ssh_parse = {ssh_options, 0, ssh_check};
+
+/* The session's work: forwards, a shell, or the command; 0 or -1. */
+static int run(struct gpuctl_ctx *ctx, struct ssh_session *s,
+	       const struct ssh_opts *o, const char *command, int *status,
+	       struct gpuctl_err *err)
+{
 	struct ssh_exec_opts eo = {0};
-	const char *instance = NULL;
-	char *command = NULL;
-	size_t nfw = 0, k;
-	int force_pty = 0, no_command = 0, status = 255, i, r;
 
-	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (!strcmp(a, "-t")) {
-			force_pty = 1;
-			continue;
-		}
-		if (!strcmp(a, "-N")) {
-			no_command = 1;
-			continue;
-		}
-		if (!strcmp(a, "-L") || !strcmp(a, "-R")) {
-			if (i + 1 >= argc) {
-				status = cmd_usage_error("ssh",
-							 "%s needs a value", a);
-				goto out;
-			}
-			fw = xrealloc(fw, (nfw + 1) * sizeof(*fw));
-			memset(&fw[nfw], 0, sizeof(*fw));
-			if (ssh_forward_parse(argv[++i], a[1] == 'R', &fw[nfw],
-					      &err)) {
-				status =
-				    cmd_usage_error("ssh", "%s", err.message);
-				goto out;
-			}
-			nfw++;
-			continue;
-		}
-		r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
-		if (!r && a[0] == '-')
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cmd_usage_error("ssh", "%s", err.message);
-			goto out;
-		}
-		if (r)
-			continue;
-		if (a[0] == '-') {
-			status = cmd_usage_error("ssh",
-						 "unknown option '%.100s'", a);
-			goto out;
-		}
-		if (instance) {
-			status = cmd_usage_error(
-			    "ssh",
-			    "unexpected '%.100s': put -- before "
-			    "the command",
-			    a);
-			goto out;
-		}
-		instance = a;
-	}
-	if (i < argc)
-		command = join_command(argc - i, argv + i);
-	if (no_command && command) {
-		status = cmd_usage_error("ssh", "-N takes no command");
-		goto out;
-	}
-	if (no_command && !nfw) {
-		status = cmd_usage_error("ssh", "-N needs -L or -R");
-		goto out;
-	}
-	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
-	    svc_resolve_instances(&svc, instance ? &instance : NULL,
-				  instance ? 1 : 0, &found, &err))
-		goto fail;
-	s = svc_ssh_connect(&svc, &found.items[0], &w, &err);
-	if (!s)
-		goto fail_ssh;
 	eo.fd_in = STDIN_FILENO;
 	eo.fd_out = STDOUT_FILENO;
 	eo.fd_err = STDERR_FILENO;
 	eo.term = env_get(ctx->envp, "TERM");
-	eo.pty = force_pty;
-	if (nfw) {
-		r = ssh_run_with_forwards(s, fw, nfw,
-					  no_command ? NULL : command, &eo,
-					  &status, &err);
-	} else if (!command && isatty(STDIN_FILENO)) {
-		r = ssh_shell(s, eo.term ? eo.term : "xterm", &status, &err);
-	} else {
-		/* no terminal: a shell reading stdin, as ssh does */
-		r = ssh_exec(s,
-			     command ? command : "exec \"${SHELL:-/bin/sh}\"",
-			     &eo, &status, &err);
+	eo.pty = o->pty;
+	if (o->fw.n)
+		return ssh_run_with_forwards(s, o->fw.items, o->fw.n,
+					     o->no_command ? NULL : command,
+					     &eo, status, err);
+	if (!command && isatty(STDIN_FILENO))
+		return ssh_shell(s, eo.term ? eo.term : "xterm", status, err);
+	/* no terminal: a shell reading stdin, as ssh does */
+	return ssh_exec(s, command ? command : "exec \"${SHELL:-/bin/sh}\"",
+			&eo, status, err);
+}
+
+int cmd_ssh(int argc, char **argv, struct gpuctl_ctx *ctx)
+{
+	struct gpuctl_err err = GPUCTL_ERR_INIT;
+	struct ssh_opts o = {0};
+	struct cmd_args args;
+	struct svc_ctx svc;
+	struct ec2_instance_list found = {0};
+	struct ssh_session *s = NULL;
+	const char *instance = NULL;
+	char *command = NULL;
+	size_t k;
+	int status = 255;
+
+	memset(&svc, 0, sizeof(svc));
+	if (cmd_parse_options(ctx, argc, argv, &cmd_ssh_parse, &o, &args, &err))
+		goto fail;
+	if (args.argc && args.dashdash != 0)
+		instance = args.argv[0];
+	if (has_command(&args))
+		command = join_command(args.argc - args.dashdash,
+				       args.argv + args.dashdash);
+	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
+	    svc_resolve_instances(&svc, instance ? &instance : NULL,
+				  instance ? 1 : 0, &found, &err))
+		goto fail;
+	s = svc_ssh_connect(&svc, &found.items[0], &o.ssh, &err);
+	if (!s || run(ctx, s, &o, command, &status, &err)) {
+		/* ssh's convention: 255 for connection and login failures */
+		cmd_report(&err, "ssh");
+		status = 255;
 	}
-	if (r)
-		goto fail_ssh;
-	goto out;
-fail_ssh:
-	/* ssh's convention: 255 for connection and login failures */
-	cmd_report(&err, "ssh");
-	status = 255;
 	goto out;
 fail:
-	status = cmd_report(&err, "ssh");
+	status = cmd_report_parse(&err, "ssh");
 	if (status == 1 || status == 4)
 		status = 255;
 out:
 	ssh_close(s);
-	for (k = 0; k < nfw; k++)
-		ssh_forward_release(&fw[k]);
-	free(fw);
+	for (k = 0; k < o.fw.n; k++)
+		ssh_forward_release(&o.fw.items[k]);
+	free(o.fw.items);
 	free(command);
 	ec2_instance_list_release(&found);
 	svc_ctx_release(&svc);

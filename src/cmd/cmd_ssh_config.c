@@ -53,40 +53,70 @@ static void add_path(struct buf *b, const char *key, const char *path)
 		buf_addf(b, "%s\n", path);
 }
 
+/* The Host block of inst, on stdout; 0 or -1. */
+static int print_block(struct svc_ctx *svc, const struct ec2_instance *inst,
+		       const struct svc_reach_opts *o, struct gpuctl_err *err)
+{
+	struct svc_login login = {0};
+	struct buf b = BUF_INIT;
+	char *alias = host_alias(inst), *key = NULL;
+	int rc = -1;
+
+	if (svc_login_of(svc, inst, o, &login, err))
+		goto out;
+	/* an instance without a key pair: the path of an empty name */
+	key = login.key_path ? xstrdup(login.key_path)
+			     : svc_key_path(svc, "", err);
+	if (!key)
+		goto out;
+	buf_addf(&b, "Host %s\n", alias);
+	buf_addf(&b, "  HostName %s\n", inst->public_ip);
+	buf_addf(&b, "  User %s\n", login.user);
+	add_path(&b, "IdentityFile", key);
+	buf_adds(&b, "  IdentitiesOnly yes\n");
+	add_path(&b, "UserKnownHostsFile", login.known_hosts);
+	buf_adds(&b, "  StrictHostKeyChecking yes\n");
+	out_document(b.data, b.len, stdout);
+	rc = 0;
+out:
+	buf_release(&b);
+	free(alias);
+	free(key);
+	svc_login_release(&login);
+	return rc;
+}
+
+struct ssh_config_opts {
+	struct svc_reach_opts ssh;
+};
+
+static const struct cmd_option ssh_config_options[] = {
+    CMD_OPT_SSH_GROUP(struct ssh_config_opts, ssh),
+    CMD_OPT_END(),
+};
+
+const struct cmd_parse cmd_ssh_config_parse = {ssh_config_options, 0,
+					       cmd_check_instance};
+
 int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct svc_reach_opts w = {0};
+	struct ssh_config_opts o = {{0}};
+	struct cmd_args args;
 	struct svc_ctx svc;
-	struct svc_login login = {0};
 	struct ec2_instance_list found = {0};
 	struct ssh_session *s;
 	const struct ec2_instance *inst;
-	const char *instance = NULL;
-	char *alias = NULL, *key = NULL;
-	struct buf b = BUF_INIT;
-	int status = 1, i, r;
+	const char *instance;
+	int status = 1;
 
 	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
-		if (!r && argv[i][0] == '-')
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-		if (r < 0) {
-			status =
-			    cmd_usage_error("ssh-config", "%s", err.message);
-			goto out;
-		}
-		if (r)
-			continue;
-		if (argv[i][0] == '-' || instance) {
-			status = cmd_usage_error(
-			    "ssh-config", "unexpected '%.100s'", argv[i]);
-			goto out;
-		}
-		instance = argv[i];
+	if (cmd_parse_options(ctx, argc, argv, &cmd_ssh_config_parse, &o, &args,
+			      &err)) {
+		status = cmd_report_parse(&err, "ssh-config");
+		goto out;
 	}
+	instance = args.argc ? args.argv[0] : NULL;
 	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
 	    svc_resolve_instances(&svc, instance ? &instance : NULL,
 				  instance ? 1 : 0, &found, &err))
@@ -101,36 +131,20 @@ int cmd_ssh_config(int argc, char **argv, struct gpuctl_ctx *ctx)
 	 * Connect once, so that known_hosts holds the verified host key the
 	 * block points OpenSSH at; this also checks user and key.
 	 */
-	s = svc_ssh_connect(&svc, inst, &w, &err);
+	s = svc_ssh_connect(&svc, inst, &o.ssh, &err);
 	if (!s) {
 		cmd_report(&err, "ssh-config");
 		status = 255;
 		goto out;
 	}
 	ssh_close(s);
-	alias = host_alias(inst);
-	if (svc_login_of(&svc, inst, &w, &login, &err))
+	if (print_block(&svc, inst, &o.ssh, &err))
 		goto fail;
-	/* an instance without a key pair: the path of an empty name */
-	key = login.key_path ? xstrdup(login.key_path)
-			     : svc_key_path(&svc, "", &err);
-	buf_addf(&b, "Host %s\n", alias);
-	buf_addf(&b, "  HostName %s\n", inst->public_ip);
-	buf_addf(&b, "  User %s\n", login.user);
-	add_path(&b, "IdentityFile", key);
-	buf_adds(&b, "  IdentitiesOnly yes\n");
-	add_path(&b, "UserKnownHostsFile", login.known_hosts);
-	buf_adds(&b, "  StrictHostKeyChecking yes\n");
-	out_document(b.data, b.len, stdout);
 	status = 0;
 	goto out;
 fail:
 	status = cmd_report(&err, "ssh-config");
 out:
-	buf_release(&b);
-	free(alias);
-	free(key);
-	svc_login_release(&login);
 	ec2_instance_list_release(&found);
 	svc_ctx_release(&svc);
 	err_clear(&err);

@@ -29,55 +29,59 @@ const char cmd_test_usage[] =
     "  --upload LOCALDIR  copy the files of LOCALDIR into DIR first\n"
     "  -l USER, -i KEY    as for gpuctl ssh\n";
 
+struct test_opts {
+	const char *dir;
+	const char *upload;
+	struct svc_reach_opts ssh;
+};
+
+static const struct cmd_option test_options[] = {
+    CMD_OPT_STRING(0, "dir", struct test_opts, dir),
+    CMD_OPT_STRING(0, "upload", struct test_opts, upload),
+    CMD_OPT_SSH_GROUP(struct test_opts, ssh),
+    CMD_OPT_END(),
+};
+
+static int test_check(void *opts, const struct cmd_args *args,
+		      struct gpuctl_err *err)
+{
+	const struct test_opts *o = opts;
+
+	if (cmd_check_instance(opts, args, err))
+		return -1;
+	if (!*o->dir)
+		return err_set(err, GPUCTL_ERR_USAGE,
+			       "option '--dir' must not be empty");
+	return 0;
+}
+
+const struct cmd_parse cmd_test_parse = {test_options, 0, test_check};
+
 int cmd_test(int argc, char **argv, struct gpuctl_ctx *ctx)
 {
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct svc_reach_opts w = {0};
+	struct test_opts o = {"test", NULL, {0}};
+	struct cmd_args args;
 	struct svc_ctx svc;
 	struct ec2_instance_list found = {0};
-	const char *instance = NULL, *dir = "test", *upload = NULL;
-	int status = 1, i, r;
+	const char *instance;
+	int status = 1;
 
 	memset(&svc, 0, sizeof(svc));
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((!strcmp(a, "--dir") || !strcmp(a, "--upload")) &&
-		    i + 1 < argc) {
-			if (!strcmp(a, "--dir"))
-				dir = argv[++i];
-			else
-				upload = argv[++i];
-			continue;
-		}
-		r = cmd_ssh_common_option(argc, argv, &i, &w, &err);
-		if (!r && a[0] == '-')
-			r = cmd_global_option(ctx, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cmd_usage_error("test", "%s", err.message);
-			goto out;
-		}
-		if (r)
-			continue;
-		if (a[0] == '-' || instance) {
-			status =
-			    cmd_usage_error("test", "unexpected '%.100s'", a);
-			goto out;
-		}
-		instance = a;
-	}
-	if (!*dir) {
-		status = cmd_usage_error("test", "--dir must not be empty");
+	if (cmd_parse_options(ctx, argc, argv, &cmd_test_parse, &o, &args,
+			      &err)) {
+		status = cmd_report_parse(&err, "test");
 		goto out;
 	}
+	instance = args.argc ? args.argv[0] : NULL;
 	if (cmd_svc_init(ctx, CMD_SVC_STATE, &svc, &err) ||
 	    svc_resolve_instances(&svc, instance ? &instance : NULL,
 				  instance ? 1 : 0, &found, &err)) {
 		status = cmd_report(&err, "test");
 		goto out;
 	}
-	status = cmd_gputest(ctx, &svc, &found.items[0], &w, dir, upload);
+	status =
+	    cmd_gputest(ctx, &svc, &found.items[0], &o.ssh, o.dir, o.upload);
 out:
 	ec2_instance_list_release(&found);
 	svc_ctx_release(&svc);

@@ -346,15 +346,6 @@ static int parse_word(int argc, char **argv, int *i,
 	return parse_short_options(argc, argv, i, options, base, err);
 }
 
-int cmd_opt_parse_one(int argc, char **argv, int *i,
-		      const struct cmd_option *options, void *base,
-		      struct gpuctl_err *err)
-{
-	int r = parse_word(argc, argv, i, options, base, err);
-
-	return r == 2 ? 1 : r;
-}
-
 static int unknown(const char *a, const struct cmd_option *options, char *base,
 		   struct gpuctl_err *err)
 {

@@ -140,6 +140,35 @@ def test_cp_tree_both_ways(box, tmp_path):
     assert p.returncode != 0 and "-r" in p.stderr
 
 
+def test_bundled_flags_and_joined_values(box, tmp_path):
+    """cp -rpq (the global -q in cp's bundle), -qpr, -lUSER, -l=USER, and
+    the options after INSTANCE, as every command parses them."""
+    sim, env, iid = box
+    src = tmp_path / "bundle"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f.txt").write_text("bundled\n")
+    (src / "sub" / "f.txt").chmod(0o640)
+    os.utime(src / "sub" / "f.txt", (1500000000, 1500000000))
+    p = gpuctl(sim, "cp", "-rpq", src, f"{iid}:", env=env, timeout=60)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    dst = tmp_path / "down"
+    dst.mkdir()
+    p = gpuctl(sim, "cp", ":bundle", "-qpr", dst, env=env, timeout=60)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    assert tree_digest(dst / "bundle", modes=True) == \
+        tree_digest(src, modes=True)
+    assert int((dst / "bundle" / "sub" / "f.txt").stat().st_mtime) == \
+        1500000000
+    p = gpuctl(sim, "ssh", iid, "-lubuntu", "-q", "--", "cat",
+               "bundle/sub/f.txt", env=env)
+    assert (p.returncode, p.stdout) == (0, "bundled\n"), p.stderr
+    p = gpuctl(sim, "ssh", "-l=root", iid, "--", "true", env=env)
+    assert p.returncode == 255 and "root" in p.stderr
+    p = gpuctl(sim, "ssh-config", "--output=text", iid, "-l=ubuntu", env=env)
+    assert p.returncode == 0, p.stderr
+    assert "\n  User ubuntu\n" in p.stdout
+
+
 def test_test_reports_failing_script(box):
     sim, env, _ = box
     p = gpuctl(sim, "test", env=env, timeout=60)

@@ -20,6 +20,7 @@
 #include "gpuctl/ec2.h"
 #include "gpuctl/log.h"
 #include "gpuctl/options.h"
+#include "gpuctl/svc_reach.h"
 #include "gpuctl/util.h"
 
 struct t_opts {
@@ -36,7 +37,7 @@ struct t_opts {
 	const char *mark;
 	int halted;
 	int failed;
-	struct cmd_ssh_opts ssh;
+	struct svc_reach_opts ssh;
 };
 
 static int mark_cb(const struct cmd_option *opt, void *field, const char *value,
@@ -540,50 +541,6 @@ static void test_digit_short_option(void **state)
 	assert_args(&a, 1, "-2");
 }
 
-static void test_parse_one(void **state)
-{
-	char *argv[] = {(char *)"cmd",	     (char *)"-qx",
-			(char *)"--region",  (char *)"us-west-1",
-			(char *)"-q",	     (char *)"pos",
-			(char *)"--debug=2", (char *)"-1",
-			(char *)"--output",  NULL};
-	struct gpuctl_ctx ctx = {0};
-	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	int i;
-
-	(void)state;
-	/* a bundle with a letter not in the table is not ours: untouched */
-	i = 1;
-	assert_int_equal(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err), 0);
-	assert_int_equal(i, 1);
-	assert_int_equal(ctx.quiet, 0);
-	i = 2;
-	assert_int_equal(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err), 1);
-	assert_int_equal(i, 3);
-	assert_string_equal(ctx.region_flag, "us-west-1");
-	i = 4;
-	assert_int_equal(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err), 1);
-	assert_int_equal(ctx.quiet, 1);
-	i = 5;
-	assert_int_equal(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err), 0);
-	i = 7;
-	assert_int_equal(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err), 0);
-	i = 6;
-	assert_usage(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err),
-	    "option '--debug' takes no value");
-	i = 8;
-	assert_usage(
-	    cmd_opt_parse_one(9, argv, &i, cmd_global_options, &ctx, &err),
-	    "option '--output' needs a value");
-	err_clear(&err);
-}
-
 /* Every name once, across the tables a command sees. */
 static void collect(const struct cmd_option *o, const char **longs, size_t *nl,
 		    int *shorts, size_t *ns)
@@ -622,6 +579,71 @@ static void test_tables_unique(void **state)
 	collect(t_options, longs, &nl, shorts, &ns);
 }
 
+/* Whether the table includes group, and no -l, -i or --accept-new-hostkey
+ * of its own outside it. */
+static int has_ssh_group(const struct cmd_option *o)
+{
+	int found = 0;
+
+	for (; o->type != CMD_OPTION_END; o++) {
+		if (o->type == CMD_OPTION_GROUP) {
+			if (o->group == cmd_ssh_options)
+				found = 1;
+			else
+				found |= has_ssh_group(o->group);
+			continue;
+		}
+		assert_int_not_equal(o->short_name, 'l');
+		assert_int_not_equal(o->short_name, 'i');
+		assert_false(o->long_name &&
+			     !strcmp(o->long_name, "accept-new-hostkey"));
+		/* "-1" stays a word (rules' PROTO): no digit options */
+		assert_false(o->short_name >= '0' && o->short_name <= '9');
+	}
+	return found;
+}
+
+/* Every command's table with the global options: each name once. */
+static void test_command_tables(void **state)
+{
+	static const struct {
+		const char *name;
+		const struct cmd_parse *p;
+		int ssh;
+	} cmds[] = {
+	    {"launch", &cmd_launch_parse, 1},
+	    {"list", &cmd_list_parse, 0},
+	    {"show", &cmd_show_parse, 0},
+	    {"ssh", &cmd_ssh_parse, 1},
+	    {"cp", &cmd_cp_parse, 1},
+	    {"test", &cmd_test_parse, 1},
+	    {"stop", &cmd_stop_parse, 0},
+	    {"start", &cmd_start_parse, 0},
+	    {"terminate", &cmd_terminate_parse, 0},
+	    {"images", &cmd_images_parse, 0},
+	    {"rules", &cmd_rules_parse, 0},
+	    {"doctor", &cmd_doctor_parse, 0},
+	    {"ssh-config", &cmd_ssh_config_parse, 1},
+	    {"api", &cmd_api_parse, 0},
+	};
+	const char *longs[64];
+	int shorts[64];
+	size_t k, nl, ns;
+
+	(void)state;
+	for (k = 0; k < sizeof(cmds) / sizeof(*cmds); k++) {
+		const struct cmd_option *o = cmds[k].p->options;
+
+		print_message("%s\n", cmds[k].name);
+		nl = ns = 0;
+		collect(cmd_global_options, longs, &nl, shorts, &ns);
+		if (!o)
+			continue;
+		collect(o, longs, &nl, shorts, &ns);
+		assert_int_equal(has_ssh_group(o), cmds[k].ssh);
+	}
+}
+
 static void ctx_init(struct gpuctl_ctx *ctx, char **envp)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -641,7 +663,6 @@ static void test_global_options(void **state)
 	struct gpuctl_ctx ctx;
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
 	struct cmd_args a;
-	int i;
 
 	(void)state;
 	ctx_init(&ctx, NULL);
@@ -656,18 +677,19 @@ static void test_global_options(void **state)
 	assert_int_equal(ctx.color, 0);
 	assert_int_equal(log_get_level(), LOG_DEBUG2);
 	assert_args(&a, 0);
-	/* the old entry point, for the argv loops of phase one */
+	/* -q alone quiets the log; --debug wins over it, in either order */
+	argv[1] = (char *)"-q";
 	ctx_init(&ctx, NULL);
 	log_set_level(LOG_WARN);
-	i = 9;
-	assert_int_equal(cmd_global_option(&ctx, 11, argv, &i, &err), 1);
+	assert_int_equal(cmd_parse_options(&ctx, 2, argv, NULL, NULL, &a, &err),
+			 0);
 	assert_int_equal(log_get_level(), LOG_ERROR);
-	i = 7;
-	assert_int_equal(cmd_global_option(&ctx, 11, argv, &i, &err), 1);
+	argv[1] = (char *)"--debug";
+	argv[2] = (char *)"-q";
+	ctx_init(&ctx, NULL);
+	assert_int_equal(cmd_parse_options(&ctx, 3, argv, NULL, NULL, &a, &err),
+			 0);
 	assert_int_equal(log_get_level(), LOG_DEBUG);
-	i = 6;
-	assert_int_equal(cmd_global_option(&ctx, 11, argv, &i, &err), 1);
-	assert_int_equal(ctx.output, OUT_JSON);
 	log_set_level(LOG_WARN);
 	/* the parse moves positional words forward over argv: set again */
 	argv[1] = (char *)"--output";
@@ -694,7 +716,7 @@ static void test_global_options(void **state)
 /* A command like show: --all and one INSTANCE at most. */
 struct show_opts {
 	int all;
-	struct cmd_ssh_opts ssh;
+	struct svc_reach_opts ssh;
 };
 
 static const struct cmd_option show_options[] = {
@@ -703,18 +725,8 @@ static const struct cmd_option show_options[] = {
     CMD_OPT_END(),
 };
 
-static int show_check(void *opts, const struct cmd_args *args,
-		      struct gpuctl_err *err)
-{
-	(void)opts;
-	if (args->argc > 1)
-		return err_set(err, GPUCTL_ERR_USAGE,
-			       "one INSTANCE at a time ('%.100s')",
-			       args->argv[1]);
-	return 0;
-}
-
-static const struct cmd_parse show_parse = {show_options, 0, show_check};
+static const struct cmd_parse show_parse = {show_options, 0,
+					    cmd_check_instance};
 
 /* What cmd_report() writes on stderr. */
 static char *reported(const struct gpuctl_err *err, int *status)
@@ -760,7 +772,7 @@ static void test_parse_options_usage_first(void **state)
 	char *argv[6];
 	struct gpuctl_ctx ctx;
 	struct gpuctl_err err = GPUCTL_ERR_INIT;
-	struct show_opts o = {0, {NULL, NULL, 0}};
+	struct show_opts o = {0, {0}};
 	struct cmd_args a;
 	char *text;
 	int status;
@@ -790,7 +802,7 @@ static void test_parse_options_usage_first(void **state)
 	err_clear(&err);
 	assert_usage(
 	    cmd_parse_options(&ctx, 4, argv, &show_parse, &o, &a, &err),
-	    "show: one INSTANCE at a time ('b')");
+	    "show: unexpected argument 'b': one INSTANCE at a time");
 	assert_null(ctx.ec2);
 	/* parsed fine: now the credentials are missing (exit 3) */
 	argv[1] = (char *)"--all";
@@ -846,8 +858,8 @@ int main(void)
 	    cmocka_unit_test(test_positionals),
 	    cmocka_unit_test(test_stop_at_non_option),
 	    cmocka_unit_test(test_digit_short_option),
-	    cmocka_unit_test(test_parse_one),
 	    cmocka_unit_test(test_tables_unique),
+	    cmocka_unit_test(test_command_tables),
 	    cmocka_unit_test(test_global_options),
 	    cmocka_unit_test(test_parse_options_usage_first),
 	};
